@@ -1,0 +1,141 @@
+"""Workspace and data commands: ``init``, ``load``, ``status``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cstool.commands import state, workspace
+from cstool.console import Format, errors_to_exit, message, progress_bar, render
+from cstool.schemas import LOAD_ORDER
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Also copy the sample exports into data/.")
+    ] = False,
+    company: Annotated[str, typer.Option(help="Company name written to cstool.yaml.")] = "Acme",
+) -> None:
+    """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/.
+
+    Example: cstool init acme-cs --sample
+    """
+    from cstool.workspace import init_workspace
+
+    with errors_to_exit():
+        result = init_workspace(directory, sample=sample, company=company)
+    message(f"Created workspace {directory} ({', '.join(result.created)})")
+    if sample:
+        message(f"Next: cd {directory} && cstool load accounts data/accounts.csv")
+
+
+def load(
+    kind: Annotated[
+        str, typer.Argument(help=f"Export kind: {', '.join(LOAD_ORDER)}.", show_default=False)
+    ],
+    file: Annotated[Path, typer.Argument(help="The CSV file to load.", show_default=False)],
+    mode: Annotated[
+        str, typer.Option(help="upsert merges by key; replace makes the table equal to the file.")
+    ] = "upsert",
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of the file (default utf-8, BOM allowed).")
+    ] = None,
+    allow_rejects: Annotated[
+        bool, typer.Option(help="Load the good rows; write the bad ones to rejects/ (exit 4).")
+    ] = False,
+) -> None:
+    """Validate a CSV export and load it into the workspace, all or nothing.
+
+    Example: cstool load accounts data/accounts.csv
+    """
+    from cstool.errors import PartialFailure
+    from cstool.ingest import load as load_file
+
+    with errors_to_exit():
+        ws = workspace()
+        try:
+            with progress_bar(f"Loading {file.name}") as bar:
+                result = load_file(
+                    ws,
+                    kind,
+                    file,
+                    mode=mode,  # type: ignore[arg-type]
+                    encoding=encoding,
+                    allow_rejects=allow_rejects,
+                    now=datetime.now(),
+                    progress=bar,
+                )
+        except PartialFailure as e:
+            _summary(e.result)
+            raise
+    _summary(result)
+
+
+def _summary(r: Any) -> None:
+    if state.quiet:
+        return
+    if r.skipped:
+        message(
+            f"Unchanged: {r.file} was already loaded as {r.kind} ({r.rows:,} rows); nothing to do"
+        )
+        return
+    extra = ""
+    if r.deactivated:
+        extra += f", {r.deactivated:,} marked inactive"
+    if r.deleted:
+        extra += f", {r.deleted:,} deleted"
+    if r.rejected:
+        extra += f", {r.rejected:,} rejected"
+    from cstool.schemas import KINDS
+
+    message(
+        f"Loaded {r.rows - r.rejected:,} {KINDS[r.kind].label} from {r.file} ({r.inserted:,} new, "
+        f"{r.updated:,} updated, {r.unchanged:,} unchanged{extra}) in {r.seconds:.1f} s"
+    )
+
+
+STATUS_COLUMNS = [
+    "kind",
+    "rows",
+    "active",
+    "last_loaded_at",
+    "file",
+    "sha256",
+    "first_date",
+    "last_date",
+]
+
+
+def status(
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """Show what the workspace holds: rows, last load, file, sha256 and usage dates per kind.
+
+    Example: cstool status --format json
+    """
+    from dataclasses import asdict
+
+    from cstool.store import Store
+
+    with errors_to_exit():
+        ws = workspace()
+        store = Store.open(ws.db_path)
+        try:
+            rows = [asdict(s) for s in store.status()]
+        finally:
+            store.close()
+    if format is Format.table:
+        for r in rows:
+            r["sha256"] = (r["sha256"] or "")[:12]
+            r["rows"] = f"{r['rows']:,}"
+    render(rows, STATUS_COLUMNS, format, title=f"Workspace {ws.root.name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(load)
+    app.command()(status)

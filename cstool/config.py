@@ -1,0 +1,341 @@
+"""The workspace configuration (``cstool.yaml``), validated and resolved.
+
+Precedence is flag > environment (``CSTOOL_*``) > file > default. Every leaf setting has a
+dotted name (``metrics.depth_window_days``) and an environment variable made from it
+(``CSTOOL_METRICS_DEPTH_WINDOW_DAYS``). :func:`resolve` returns the settings together with
+where each value came from, which ``cstool config show`` prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cstool.errors import InputError, Location
+
+CONFIG_NAME = "cstool.yaml"
+ENV_PREFIX = "CSTOOL_"
+MEASURES = ("deployment", "depth", "breadth")
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ExportConfig(Strict):
+    """How to read one export kind's files."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Rename a file's headers to canonical names, e.g. 'Account ID': account_id",
+    )
+    date_formats: dict[str, str] = Field(
+        default_factory=dict, description="strftime format per date column, e.g. '%m/%d/%Y'"
+    )
+    encoding: str | None = Field(default=None, description="Text encoding of the files")
+
+
+class CompositeConfig(Strict):
+    """An optional single adoption score, reported beside the three measures."""
+
+    enabled: bool = False
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"deployment": 1.0, "depth": 1.0, "breadth": 1.0}
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _known_measures(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if k not in MEASURES:
+                raise ValueError(f"unknown measure {k!r}; use {', '.join(MEASURES)}")
+            if w < 0:
+                raise ValueError(f"weight of {k} must be >= 0")
+        return v
+
+
+CutPoints = tuple[float, float, float, float]
+
+
+class MetricsConfig(Strict):
+    """Settings of the adoption measures and their bands."""
+
+    segment_field: str = "segment"
+    depth_window_days: int = Field(default=7, ge=1, le=366)
+    breadth_window_days: int = Field(default=28, ge=1, le=366)
+    breadth_min_users: int = Field(default=1, ge=1)
+    min_segment_size: int = Field(default=10, ge=1)
+    recheck_days: int = Field(default=182, ge=1)
+    features: list[str] = Field(
+        default_factory=list, description="Feature catalogue used when no features export exists"
+    )
+    feature_weights: dict[str, float] = Field(default_factory=dict)
+    overrides: dict[str, dict[str, CutPoints]] = Field(
+        default_factory=dict,
+        description="Manual cut points per segment and measure: [c20, c40, c60, c80]",
+    )
+    composite: CompositeConfig = Field(default_factory=CompositeConfig)
+
+    @field_validator("feature_weights")
+    @classmethod
+    def _positive_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if w <= 0:
+                raise ValueError(f"weight of feature {k!r} must be > 0")
+        return v
+
+    @field_validator("overrides")
+    @classmethod
+    def _ordered_cuts(cls, v: dict[str, dict[str, CutPoints]]) -> dict[str, dict[str, CutPoints]]:
+        for seg, per in v.items():
+            for measure, cuts in per.items():
+                if measure not in MEASURES:
+                    raise ValueError(f"{seg}: unknown measure {measure!r}")
+                if list(cuts) != sorted(cuts) or not all(0 <= c <= 1 for c in cuts):
+                    raise ValueError(f"{seg}.{measure}: cut points must rise, each in 0..1")
+        return v
+
+
+class SenderConfig(Strict):
+    """Who tech-touch email comes from."""
+
+    name: str = "Customer Success"
+    email: str = "success@example.com"
+    reply_to: str | None = None
+
+
+class SendingConfig(Strict):
+    """How email batches are delivered. The SMTP password is only read from the environment."""
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    starttls: bool = False
+    daily_cap: int = Field(default=500, ge=0)
+
+
+class Config(Strict):
+    """The whole of ``cstool.yaml``."""
+
+    version: Literal[1] = 1
+    company: str = "Acme"
+    date_format: str = Field(default="%Y-%m-%d", description="Default format of date columns")
+    sender: SenderConfig = Field(default_factory=SenderConfig)
+    sending: SendingConfig = Field(default_factory=SendingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    exports: dict[str, ExportConfig] = Field(default_factory=dict)
+
+    @field_validator("exports")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, ExportConfig]) -> dict[str, ExportConfig]:
+        from cstool.schemas import KINDS
+
+        for kind, ec in v.items():
+            if kind not in KINDS:
+                raise ValueError(f"unknown export kind {kind!r}")
+            canon = KINDS[kind].column_names
+            for header, target in ec.columns.items():
+                if target not in canon:
+                    raise ValueError(
+                        f"{kind}: column mapping {header!r} -> {target!r}: "
+                        f"{target!r} is not a column of {kind}"
+                    )
+        return v
+
+    def export(self, kind: str) -> ExportConfig:
+        """The reading settings of one kind (defaults when the file has none)."""
+        return self.exports.get(kind) or ExportConfig()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resolved leaf setting and where its value came from."""
+
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The validated configuration plus the source of every leaf value."""
+
+    config: Config
+    settings: tuple[Setting, ...]
+    path: Path | None
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides dotted setting ``key``."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v and k not in ("columns", "date_formats", "overrides"):
+            yield from _leaves(v, key + ".")
+        else:
+            yield key, v
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _line_of(text: str, path: tuple[str | int, ...]) -> int | None:
+    """Best-effort line number of a dotted key path in YAML text."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _validate(data: dict[str, Any], text: str, name: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise InputError(
+            f"{dotted}: {msg}",
+            location=Location(name, line=_line_of(text, loc) if text else None),
+            hint="see `cstool config show` for the valid keys and their values",
+        ) from None
+
+
+def load_file(path: Path) -> tuple[dict[str, Any], str]:
+    """Read ``cstool.yaml`` with ``yaml.safe_load``; return its mapping and raw text."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read {path.name}: {e.strerror}", hint="check the file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise InputError(
+            f"not valid YAML: {getattr(e, 'problem', None) or e}",
+            location=Location(path.name, line=mark.line + 1 if mark else None),
+            hint="fix the YAML syntax (indentation, colons, quotes)",
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(
+            "the top level must be a mapping of settings",
+            location=Location(path.name, line=1),
+            hint="see `cstool config show`",
+        )
+    return data, text
+
+
+def resolve(
+    path: Path | None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> ResolvedConfig:
+    """Load, merge (flag > env > file > default) and validate the configuration."""
+    env = os.environ if env is None else env
+    data, text = load_file(path) if path is not None and path.exists() else ({}, "")
+    name = path.name if path is not None else CONFIG_NAME
+    file_config = _validate(data, text, name)
+    sources = {k: name for k, _ in _leaves(data)}
+    merged = file_config.model_dump(mode="python")
+    overridden = False
+    for key, _ in _leaves(Config().model_dump(mode="python")):
+        var = env_name(key)
+        if var in env:
+            try:
+                value = yaml.safe_load(env[var])
+            except yaml.YAMLError:
+                value = env[var]
+            _set_dotted(merged, key, value)
+            sources[key] = f"env {var}"
+            overridden = True
+    for key, value in (flags or {}).items():
+        if value is not None:
+            _set_dotted(merged, key, value)
+            sources[key] = "flag"
+            overridden = True
+    config = _validate(merged, "", "environment or flags") if overridden else file_config
+    settings = tuple(
+        Setting(k, v, sources.get(k, "default")) for k, v in _leaves(config.model_dump(mode="json"))
+    )
+    return ResolvedConfig(config, settings, path)
+
+
+def default_yaml(company: str = "Acme") -> str:
+    """The commented ``cstool.yaml`` written by ``cstool init``."""
+    return f"""\
+# cstool workspace configuration. Precedence: flag > environment (CSTOOL_*) > this file >
+# default. `cstool config show` prints every resolved setting and where it came from.
+version: 1
+company: {company}
+
+# Who tech-touch email comes from.
+sender:
+  name: Customer Success
+  email: success@example.com
+
+# Delivery of email batches. The SMTP password is read from CSTOOL_SMTP_PASSWORD only.
+sending:
+  smtp_host: localhost
+  smtp_port: 25
+  daily_cap: 500
+
+# Adoption measures and bands.
+metrics:
+  segment_field: segment
+  depth_window_days: 7
+  breadth_window_days: 28
+  breadth_min_users: 1
+  min_segment_size: 10
+  recheck_days: 182
+  # features: [dashboards, reports]          # catalogue when no features export is loaded
+  # feature_weights: {{workflows: 2}}         # sticky features count more in breadth
+  # overrides:                               # manual cut points win over calibrated ones
+  #   SMB: {{depth: [0.1, 0.2, 0.35, 0.5]}}
+  composite:
+    enabled: false
+
+# Per export kind: header renames, date formats, encoding.
+exports:
+  accounts:
+    columns: {{}}        # e.g. "Account ID": account_id
+    date_formats: {{}}   # e.g. renewal_date: "%m/%d/%Y"
+"""

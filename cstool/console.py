@@ -1,0 +1,181 @@
+"""Terminal output: Rich consoles, --format rendering, progress bars, and error translation.
+
+Data goes to stdout; messages, progress and errors go to stderr. This is the one place that
+turns a :class:`~cstool.errors.CstoolError` into ``Error: ...`` plus an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cstool.errors import CstoolError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+BAND_STYLES = {
+    "green": "bold green",
+    "lime": "bold bright_green",
+    "yellow": "bold yellow",
+    "orange": "bold dark_orange",
+    "red": "bold red",
+}
+
+
+class Format(str, Enum):
+    """Output formats of listing commands."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def message(text: str) -> None:
+    """A line for people, on stderr."""
+    err.print(text)
+
+
+def warn(text: str) -> None:
+    err.print(f"[yellow]Warning:[/yellow] {escape(text)}")
+
+
+def fail(e: CstoolError) -> typer.Exit:
+    """Print a cstool error the house way and return the Exit to raise."""
+    where = f"{e.location}: " if e.location else ""
+    err.print(f"[red]Error:[/red] {escape(where + e.message)}")
+    shown = [p for p in e.problems if str(p) != f"{e.location}: {e.message}"]
+    for p in shown:
+        err.print(f"  {escape(str(p))}")
+    if e.total > len(e.problems) and e.problems:
+        err.print(f"  ... and {e.total - len(e.problems):,} more")
+    if e.hint:
+        err.print(f"[dim]hint:[/dim] {escape(e.hint)}")
+    return typer.Exit(code=e.exit_code)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Translate cstool errors and Ctrl-C into messages and exit codes."""
+    try:
+        yield
+    except CstoolError as e:
+        raise fail(e) from None
+    except KeyboardInterrupt:
+        err.print("[red]Interrupted.[/red] Nothing partial was committed.")
+        raise typer.Exit(code=130) from None
+
+
+def band_text(band: str | None) -> str:
+    if not band:
+        return "[dim]n/a[/dim]"
+    return f"[{BAND_STYLES.get(band, '')}]{band}[/]"
+
+
+def pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}%"
+
+
+def render(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    cell: Callable[[str, Any, dict[str, Any]], str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Print rows as a Rich table, CSV or JSON (CSV/JSON carry raw values, no markup)."""
+    if fmt is Format.json:
+        sys.stdout.write(
+            json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2, ensure_ascii=False)
+            + "\n"
+        )
+        return
+    if fmt is Format.csv:
+        from cstool.csvfile import to_csv_text
+
+        sys.stdout.write(
+            to_csv_text(
+                list(columns),
+                (["" if r.get(c) is None else r.get(c) for c in columns] for r in rows),
+            )
+        )
+        return
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        table.add_column((headers or {}).get(c, c))
+    for r in rows:
+        table.add_row(
+            *[
+                cell(c, r.get(c), r) if cell else escape("" if r.get(c) is None else str(r.get(c)))
+                for c in columns
+            ]
+        )
+    out.print(table)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback drawing a bar on stderr when stderr is a terminal, else nothing."""
+    if not err.is_terminal:
+        yield lambda phase, done, total: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{description}: {phase}", total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
+def step_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
+    """Like :func:`progress_bar` for counted steps (dates, accounts) rather than bytes."""
+    if not err.is_terminal:
+        yield lambda phase, done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{description}: {phase}", total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update

@@ -1,0 +1,275 @@
+"""Reading CSV exports: the one home of CSV parsing.
+
+Reading happens in passes so that the common case is fast and the error case is precise:
+
+1. :func:`prescan` streams the raw bytes once: SHA-256 for the load manifest, NUL bytes, and
+   whether the bytes decode in the declared encoding (with the line of the first bad byte).
+2. :func:`read_header` parses the header record with Python's csv module.
+3. :func:`batches` streams the records with Arrow's CSV reader, every cell as text (no type
+   guessing), in bounded batches, so memory stays flat whatever the file size.
+4. Only when something is wrong, :func:`record_lines` re-reads the file with Python's csv
+   module to turn record numbers into physical line numbers (they differ when quoted fields
+   hold newlines).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cstool.errors import InputError, Location
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHUNK = 1 << 20
+BATCH_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Prescan:
+    """Facts about a file's raw bytes."""
+
+    sha256: str
+    size: int
+    encoding: str
+
+
+def _python_encoding(encoding: str) -> str:
+    """UTF-8 files may start with a byte order mark; read them with 'utf-8-sig'."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(
+            f"unknown encoding {encoding!r}", hint="use a Python codec name such as cp1252"
+        ) from None
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
+
+
+def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = None) -> Prescan:
+    """Hash the file, reject NUL bytes and undecodable bytes, each with their line."""
+    enc = _python_encoding(encoding)
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(enc)()
+    size = 0
+    lines_before = 0
+    name = path.name
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", hint="check the path") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}", hint="check permissions") from None
+    with f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise InputError(
+                    "the file contains a NUL byte, so it is not a text CSV",
+                    location=Location(name, line=lines_before + chunk.count(b"\n", 0, nul) + 1),
+                    hint="export the file again as CSV text, or pass --encoding utf-16 "
+                    "if it is UTF-16",
+                )
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                line = lines_before + chunk.count(b"\n", 0, e.start) + 1
+                raise InputError(
+                    f"bytes that are not valid {encoding} ({chunk[e.start : e.end]!r})",
+                    location=Location(name, line=line),
+                    hint="pass --encoding with the file's real encoding, e.g. --encoding cp1252",
+                ) from None
+            lines_before += chunk.count(b"\n")
+            size += len(chunk)
+            if progress:
+                progress(len(chunk))
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"the file ends in the middle of a {encoding} character",
+                location=Location(name, line=lines_before + 1),
+                hint="the file may be truncated; export it again",
+            ) from None
+    if size == 0:
+        raise InputError(
+            "the file is empty", location=Location(name), hint="export it again with its rows"
+        )
+    return Prescan(digest.hexdigest(), size, enc)
+
+
+def read_header(path: Path, encoding: str) -> list[str]:
+    """The header record's fields, exactly as written (a BOM is not part of the first name)."""
+    with path.open(encoding=encoding, newline="") as f:
+        try:
+            return next(csv.reader(f))
+        except StopIteration:
+            raise InputError(
+                "the file is empty", location=Location(path.name), hint="export it again"
+            ) from None
+        except csv.Error as e:
+            raise InputError(
+                f"the header cannot be parsed: {e}",
+                location=Location(path.name, line=1),
+                hint="check the quoting of the first line",
+            ) from None
+
+
+@dataclass
+class BadRecord:
+    """A record with the wrong number of fields, skipped by the reader."""
+
+    record: int
+    expected: int
+    actual: int
+    text: str
+
+
+@dataclass
+class Batch:
+    """A block of records, each cell text, and the record number of each row."""
+
+    frame: pd.DataFrame
+    records: Any  # numpy int64 array: 1-based record number (header is record 0)
+    bytes_done: int
+
+
+@dataclass
+class BatchReader:
+    """Streams a CSV's records in batches of text columns."""
+
+    path: Path
+    encoding: str
+    width: int
+    bad: list[BadRecord] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Batch]:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        names = [f"c{i}" for i in range(self.width)]
+
+        def on_invalid(row: Any) -> str:
+            # row.number counts the header as record 1 when known.
+            num = int(row.number) - 1 if row.number is not None else -1
+            self.bad.append(BadRecord(num, row.expected_columns, row.actual_columns, row.text))
+            return "skip"
+
+        enc = "utf8" if self.encoding == "utf-8-sig" else self.encoding
+        raw = self.path.open("rb")
+        counter = _Counting(raw)
+        reader = pacsv.open_csv(
+            io.BufferedReader(counter, buffer_size=CHUNK),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1,
+                block_size=BATCH_BYTES,
+                encoding=enc,
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        seen = 0
+        done_bad = 0
+        for rb in reader:
+            n = rb.num_rows
+            # Record numbers of this batch's rows, stepping over the skipped bad records.
+            recs = np.arange(seen + 1, seen + n + 1, dtype=np.int64)
+            skipped = sorted(b.record for b in self.bad[done_bad:])
+            for s in skipped:
+                recs[recs >= s] += 1
+            seen += n + len(skipped)
+            done_bad = len(self.bad)
+            frame = rb.to_pandas()
+            frame.columns = names
+            yield Batch(frame, recs, counter.count)
+        raw.close()
+
+
+class _Counting(io.RawIOBase):
+    """A raw reader that counts the bytes it has handed out, for progress bars."""
+
+    def __init__(self, f: io.BufferedReader) -> None:
+        self.f = f
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.f.readinto(buffer)
+        self.count += n
+        return n
+
+
+def record_lines(path: Path, encoding: str, records: Iterable[int]) -> dict[int, int]:
+    """Physical line on which each wanted record starts (record 1 is the first data row)."""
+    wanted = set(records)
+    out: dict[int, int] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        start = 1
+        for rec, _ in enumerate(reader):
+            if rec in wanted:
+                out[rec] = start
+            if rec >= last:
+                break
+            start = reader.line_num + 1
+    return out
+
+
+def write_csv_atomic(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write a CSV file via a temporary file and a rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """Rows as CSV text with '\\n' line ends (for --format csv)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()

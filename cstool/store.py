@@ -1,0 +1,423 @@
+"""The SQLite store: schema, migrations, connections and every query cstool runs.
+
+This is the only module that holds SQL. Identifiers in SQL come from the declared schemas in
+:mod:`cstool.schemas`, never from a file's headers.
+
+Usage is the large table, so it is stored compactly: the day as an integer (days since
+1970-01-01), the user and feature as integer ids into ``users`` and ``feature_names``. The view
+``usage_rows`` shows it with text ids and ISO dates for people using the sqlite3 shell.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from cstool.errors import EnvironmentProblem, InputError
+from cstool.schemas import KINDS, ColType, ExportKind
+
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(d: date) -> int:
+    """Days since 1970-01-01: how usage dates are stored."""
+    return (d - EPOCH).days
+
+
+def day_date(n: int) -> date:
+    """The date of a stored day number."""
+    return EPOCH + timedelta(days=int(n))
+
+
+def q(name: str) -> str:
+    """Quote an identifier that comes from the declared schemas (never from a file)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_SQL_TYPES = {
+    ColType.TEXT: "TEXT",
+    ColType.INTEGER: "INTEGER",
+    ColType.NUMBER: "REAL",
+    ColType.DATE: "TEXT",
+    ColType.TIMESTAMP: "TEXT",
+    ColType.BOOL: "INTEGER",
+}
+
+
+def _kind_table_sql(kind: ExportKind) -> str:
+    cols = []
+    for c in kind.columns:
+        null = " NOT NULL" if c.required or c.name in kind.key else ""
+        cols.append(f"{q(c.name)} {_SQL_TYPES[c.type]}{null}")
+    cols.append("attributes TEXT")
+    if kind.snapshot:
+        cols.append("active INTEGER NOT NULL DEFAULT 1")
+    key = ", ".join(q(k) for k in kind.key)
+    return f"CREATE TABLE {q(kind.name)} ({', '.join(cols)}, PRIMARY KEY ({key}))"
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    for name in (
+        "accounts",
+        "features",
+        "nps",
+        "email_events",
+        "activities",
+        "opportunities",
+        "references",
+    ):
+        db.execute(_kind_table_sql(KINDS[name]))
+    users = KINDS["users"]
+    ucols = ", ".join(
+        f"{q(c.name)} {_SQL_TYPES[c.type]}{' NOT NULL' if c.required else ''}"
+        for c in users.columns
+    )
+    db.execute(
+        f"CREATE TABLE users (uid INTEGER PRIMARY KEY, {ucols}, attributes TEXT, UNIQUE (user_id))"
+    )
+    db.execute("CREATE INDEX users_account ON users (account_id)")
+    db.execute("CREATE TABLE feature_names (fid INTEGER PRIMARY KEY, feature TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE usage (day INTEGER NOT NULL, uid INTEGER NOT NULL, fid INTEGER NOT NULL,"
+        " events INTEGER NOT NULL, attributes TEXT, PRIMARY KEY (day, uid, fid)) WITHOUT ROWID"
+    )
+    # First and last day with events > 0 per user, kept up to date by usage loads, so that
+    # "activated from first usage" needs no scan of the usage history.
+    db.execute(
+        "CREATE TABLE user_activity (uid INTEGER PRIMARY KEY, first_day INTEGER NOT NULL,"
+        " last_day INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE VIEW usage_rows AS SELECT date(u.day * 86400, 'unixepoch') AS date,"
+        " us.account_id, us.user_id, f.feature, u.events FROM usage u"
+        " JOIN users us ON us.uid = u.uid JOIN feature_names f ON f.fid = u.fid"
+    )
+    db.execute(
+        "CREATE TABLE loads (load_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL,"
+        " sha256 TEXT NOT NULL, mode TEXT NOT NULL, rows INTEGER NOT NULL,"
+        " inserted INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL,"
+        " rejected INTEGER NOT NULL, deactivated INTEGER NOT NULL, loaded_at TEXT NOT NULL,"
+        " seconds REAL NOT NULL)"
+    )
+
+
+# Migrations run in order; PRAGMA user_version records how many have been applied.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """What the store holds of one export kind."""
+
+    kind: str
+    rows: int
+    active: int | None
+    last_loaded_at: str | None
+    file: str | None
+    sha256: str | None
+    first_date: str | None
+    last_date: str | None
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """One row of the load manifest."""
+
+    kind: str
+    file: str
+    sha256: str
+    mode: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    deactivated: int
+    loaded_at: str
+    seconds: float
+
+
+class Store:
+    """A connection to a workspace database with cstool's queries."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def _connect(cls, path: Path) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(str(path), isolation_level=None, timeout=0.0)
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as e:
+            raise EnvironmentProblem(
+                f"cannot open the database {path.name}: {e}",
+                hint="check the file's permissions and that the disk is not full",
+            ) from None
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("PRAGMA cache_size=-65536")
+        db.execute("PRAGMA temp_store=MEMORY")
+        return db
+
+    @classmethod
+    def create(cls, path: Path) -> Store:
+        """Create a new database with the current schema."""
+        store = cls(cls._connect(path), path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open an existing workspace database, applying pending migrations."""
+        if not path.exists():
+            raise InputError(
+                f"{path.name} is missing from the workspace",
+                hint="run `cstool init` to create a workspace",
+            )
+        store = cls(cls._connect(path), path)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self) -> None:
+        """Apply the migrations this database has not seen yet, each in a transaction."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise EnvironmentProblem(
+                f"the database was written by a newer cstool (schema {version})",
+                hint="upgrade cstool",
+            )
+        for i, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                step(self.db)
+                self.db.execute(f"PRAGMA user_version = {i}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise EnvironmentProblem(
+                f"the database is busy: {e}", hint="another process is writing; try again"
+            ) from None
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- loading ---------------------------------------------------------------------------
+    def last_load(self, kind: str) -> LoadRecord | None:
+        """The most recent load of ``kind`` in the manifest."""
+        row = self.db.execute(
+            "SELECT kind, file, sha256, mode, rows, inserted, updated, unchanged, rejected,"
+            " deactivated, loaded_at, seconds FROM loads WHERE kind = ?"
+            " ORDER BY load_id DESC LIMIT 1",
+            (kind,),
+        ).fetchone()
+        return LoadRecord(*row) if row else None
+
+    def record_load(self, rec: LoadRecord) -> None:
+        self.db.execute(
+            "INSERT INTO loads (kind, file, sha256, mode, rows, inserted, updated, unchanged,"
+            " rejected, deactivated, loaded_at, seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rec.kind,
+                rec.file,
+                rec.sha256,
+                rec.mode,
+                rec.rows,
+                rec.inserted,
+                rec.updated,
+                rec.unchanged,
+                rec.rejected,
+                rec.deactivated,
+                rec.loaded_at,
+                rec.seconds,
+            ),
+        )
+
+    def count(self, kind: str) -> int:
+        table = "usage" if kind == "usage" else kind
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {q(table)}").fetchone()[0])
+
+    def existing_keys(self, kind: str, column: str) -> set[str]:
+        """All values of ``column`` (a key) stored for ``kind``."""
+        return {r[0] for r in self.db.execute(f"SELECT {q(column)} FROM {q(kind)}")}
+
+    def user_accounts(self) -> dict[str, tuple[int, str]]:
+        """user_id -> (uid, account_id)."""
+        return {
+            r[0]: (r[1], r[2])
+            for r in self.db.execute("SELECT user_id, uid, account_id FROM users")
+        }
+
+    def feature_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Ids of feature names, creating the missing ones (inside the caller's transaction)."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO feature_names (feature) VALUES (?)", ((n,) for n in names)
+        )
+        return {r[0]: r[1] for r in self.db.execute("SELECT feature, fid FROM feature_names")}
+
+    def clear(self, kind: str) -> None:
+        """Delete every row of a kind (replace mode), inside the caller's transaction."""
+        if kind == "usage":
+            self.db.execute("DELETE FROM usage")
+            self.db.execute("DELETE FROM user_activity")
+        else:
+            self.db.execute(f"DELETE FROM {q(kind)}")
+
+    def upsert(
+        self, kind: ExportKind, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> int:
+        """Insert rows or update them by key where any value differs.
+
+        ``columns`` are canonical names (plus ``attributes``); rows that equal what is stored
+        are left untouched, so the manifest can count them as unchanged. Returns the number
+        of rows inserted or updated.
+        """
+        cols = list(columns)
+        if kind.snapshot:
+            cols.append("active")
+            rows = (tuple(r) + (1,) for r in rows)
+        non_key = [c for c in cols if c not in kind.key]
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in non_key)
+        differs = " OR ".join(f"{q(c)} IS NOT excluded.{q(c)}" for c in non_key)
+        conflict = ", ".join(q(k) for k in kind.key)
+        sql = (
+            f"INSERT INTO {q(kind.name)} ({', '.join(q(c) for c in cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {differs}"
+        )
+        before = self.db.total_changes
+        self.db.executemany(sql, rows)
+        return self.db.total_changes - before
+
+    def upsert_usage(self, rows: Iterable[tuple[int, int, int, int, str | None]]) -> int:
+        """Insert usage rows (day, uid, fid, events, attributes) or update changed ones.
+
+        Returns the number of rows inserted or updated.
+        """
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT INTO usage (day, uid, fid, events, attributes) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (day, uid, fid) DO UPDATE SET events = excluded.events,"
+            " attributes = excluded.attributes"
+            " WHERE events IS NOT excluded.events OR attributes IS NOT excluded.attributes",
+            rows,
+        )
+        return self.db.total_changes - before
+
+    def widen_user_activity(self, spans: Iterable[tuple[int, int, int]]) -> None:
+        """Merge (uid, first_day, last_day) spans of activity into ``user_activity``."""
+        self.db.executemany(
+            "INSERT INTO user_activity (uid, first_day, last_day) VALUES (?,?,?)"
+            " ON CONFLICT (uid) DO UPDATE SET first_day = min(first_day, excluded.first_day),"
+            " last_day = max(last_day, excluded.last_day)",
+            spans,
+        )
+
+    def deactivate_missing(self, kind: ExportKind, keys: Iterable[str]) -> int:
+        """Mark rows of a snapshot kind inactive when their key is not in ``keys``."""
+        (key,) = kind.key
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS loaded_keys (k TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM loaded_keys")
+        self.db.executemany("INSERT OR IGNORE INTO loaded_keys VALUES (?)", ((k,) for k in keys))
+        cur = self.db.execute(
+            f"UPDATE {q(kind.name)} SET active = 0 WHERE active = 1"
+            f" AND {q(key)} NOT IN (SELECT k FROM loaded_keys)"
+        )
+        self.db.execute("DELETE FROM loaded_keys")
+        return int(cur.rowcount)
+
+    def delete_missing(self, kind: ExportKind, keys: Iterable[Any]) -> int:
+        """Delete rows whose key is not in ``keys`` (replace mode), refusing to orphan usage."""
+        cols = [f"k{i}" for i in range(len(kind.key))]
+        self.db.execute("DROP TABLE IF EXISTS temp.loaded_keys")
+        self.db.execute(
+            f"CREATE TEMP TABLE loaded_keys ({', '.join(cols)}, PRIMARY KEY ({', '.join(cols)}))"
+        )
+        rows = (k if isinstance(k, tuple) else (k,) for k in keys)
+        self.db.executemany(
+            f"INSERT OR IGNORE INTO loaded_keys VALUES ({', '.join('?' * len(cols))})", rows
+        )
+        match = " AND ".join(f"l.k{i} = t.{q(c)}" for i, c in enumerate(kind.key))
+        gone = f"NOT EXISTS (SELECT 1 FROM loaded_keys l WHERE {match})"
+        if kind.name == "users":
+            n = self.db.execute(
+                f"SELECT COUNT(*) FROM users t WHERE {gone}"
+                " AND EXISTS (SELECT 1 FROM usage u WHERE u.uid = t.uid LIMIT 1)"
+            ).fetchone()[0]
+            if n:
+                raise InputError(
+                    f"{n} users missing from the file still have usage rows",
+                    hint="load users with --mode upsert, or replace usage first",
+                )
+        cur = self.db.execute(f"DELETE FROM {q(kind.name)} AS t WHERE {gone}")
+        self.db.execute("DROP TABLE temp.loaded_keys")
+        return int(cur.rowcount)
+
+    # -- reading ---------------------------------------------------------------------------
+    def status(self) -> list[KindStatus]:
+        """Rows, last load and date range of every kind."""
+        from cstool.schemas import LOAD_ORDER
+
+        out = []
+        for name in LOAD_ORDER:
+            kind = KINDS[name]
+            rows = self.count(name)
+            active = (
+                int(
+                    self.db.execute(f"SELECT COUNT(*) FROM {q(name)} WHERE active = 1").fetchone()[
+                        0
+                    ]
+                )
+                if kind.snapshot
+                else None
+            )
+            last = self.last_load(name)
+            first_d = last_d = None
+            if name == "usage" and rows:
+                lo, hi = self.db.execute("SELECT MIN(day), MAX(day) FROM usage").fetchone()
+                first_d, last_d = day_date(lo).isoformat(), day_date(hi).isoformat()
+            out.append(
+                KindStatus(
+                    name,
+                    rows,
+                    active,
+                    last.loaded_at if last else None,
+                    last.file if last else None,
+                    last.sha256 if last else None,
+                    first_d,
+                    last_d,
+                )
+            )
+        return out
+
+    def rows(
+        self, kind: str, columns: Sequence[str], where: str = "", params: Sequence[Any] = ()
+    ) -> list[dict[str, Any]]:
+        """Rows of a kind's table as dicts (``where`` is a fixed SQL fragment from cstool)."""
+        sql = f"SELECT {', '.join(q(c) for c in columns)} FROM {q(kind)} {where}"
+        cur = self.db.execute(sql, tuple(params))
+        return [dict(zip(columns, r, strict=True)) for r in cur]
+
+    def attributes(self, kind: str, key: str, value: str) -> dict[str, Any]:
+        """The extra (non-canonical) columns stored for one row."""
+        row = self.db.execute(
+            f"SELECT attributes FROM {q(kind)} WHERE {q(key)} = ?", (value,)
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
