@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cstool import __version__
-from cstool.commands import config_cmd, data, demo, sample, state
+from cstool.commands import config_cmd, data, demo, sample, score, state
 
 app = typer.Typer(
     name="cstool",
@@ -57,6 +57,7 @@ def root(
 
 data.register(app)
 demo.register(app)
+score.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

@@ -8,11 +8,12 @@ where each value came from, which ``cstool config show`` prints.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +23,16 @@ from cstool.errors import InputError, Location
 CONFIG_NAME = "cstool.yaml"
 ENV_PREFIX = "CSTOOL_"
 MEASURES = ("deployment", "depth", "breadth")
+
+
+class _KeyProblem(ValueError):
+    """A validation problem below a field, with the key path under it and a hint."""
+
+    def __init__(self, path: tuple[str, ...], message: str, hint: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.hint = hint
 
 
 class Strict(BaseModel):
@@ -136,17 +147,28 @@ class Config(Strict):
     @field_validator("exports")
     @classmethod
     def _known_kinds(cls, v: dict[str, ExportConfig]) -> dict[str, ExportConfig]:
-        from cstool.schemas import KINDS
+        from cstool.schemas import KINDS, LOAD_ORDER, ColType
 
         for kind, ec in v.items():
             if kind not in KINDS:
-                raise ValueError(f"unknown export kind {kind!r}")
+                raise _KeyProblem(
+                    (kind,), "unknown export kind", "use one of: " + ", ".join(LOAD_ORDER)
+                )
             canon = KINDS[kind].column_names
             for header, target in ec.columns.items():
                 if target not in canon:
-                    raise ValueError(
-                        f"{kind}: column mapping {header!r} -> {target!r}: "
-                        f"{target!r} is not a column of {kind}"
+                    raise _KeyProblem(
+                        (kind, "columns", header),
+                        f"{target!r} is not a column of {kind}",
+                        f"the columns of {kind} are: {', '.join(canon)}",
+                    )
+            dates = [c.name for c in KINDS[kind].columns if c.type is ColType.DATE]
+            for column in ec.date_formats:
+                if column not in dates:
+                    raise _KeyProblem(
+                        (kind, "date_formats", column),
+                        f"{column!r} is not a date column of {kind}",
+                        f"the date columns of {kind} are: {', '.join(dates) or '(none)'}",
                     )
         return v
 
@@ -221,20 +243,33 @@ def _line_of(text: str, path: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def _validate(data: dict[str, Any], text: str, name: str) -> Config:
+def _validate(
+    data: dict[str, Any], text: str, name: str, sources: Mapping[str, str] | None = None
+) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        hint = "see `cstool config show` for the valid keys and their values"
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, _KeyProblem):
+            loc, msg, hint = loc + cause.path, cause.message, cause.hint
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key"
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        # After merging, a bad value came from the environment or a flag: name which.
+        source = (sources or {}).get(dotted, "")
+        if source.startswith("env "):
+            name = f"environment variable {source[4:]}"
+            hint = f"fix or unset {source[4:]}"
+        elif source == "flag":
+            name = "command-line option"
         raise InputError(
             f"{dotted}: {msg}",
             location=Location(name, line=_line_of(text, loc) if text else None),
-            hint="see `cstool config show` for the valid keys and their values",
+            hint=hint,
         ) from None
 
 
@@ -264,6 +299,33 @@ def load_file(path: Path) -> tuple[dict[str, Any], str]:
     return data, text
 
 
+def _is_text(key: str) -> bool:
+    """Whether the setting at dotted ``key`` holds text (``str`` or ``str | None``)."""
+    model: type[BaseModel] = Config
+    annotation: Any = None
+    for part in key.split("."):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return annotation is str or str in get_args(annotation)
+
+
+def _env_value(key: str, raw: str) -> Any:
+    """An environment value as YAML, except for text settings, which take it verbatim.
+
+    Parsing ``CSTOOL_COMPANY=NO`` as YAML would turn the company's name into ``False``.
+    """
+    if _is_text(key):
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
 def resolve(
     path: Path | None,
     env: Mapping[str, str] | None = None,
@@ -280,10 +342,7 @@ def resolve(
     for key, _ in _leaves(Config().model_dump(mode="python")):
         var = env_name(key)
         if var in env:
-            try:
-                value = yaml.safe_load(env[var])
-            except yaml.YAMLError:
-                value = env[var]
+            value = _env_value(key, env[var])
             _set_dotted(merged, key, value)
             sources[key] = f"env {var}"
             overridden = True
@@ -292,7 +351,7 @@ def resolve(
             _set_dotted(merged, key, value)
             sources[key] = "flag"
             overridden = True
-    config = _validate(merged, "", "environment or flags") if overridden else file_config
+    config = _validate(merged, "", "environment or flags", sources) if overridden else file_config
     settings = tuple(
         Setting(k, v, sources.get(k, "default")) for k, v in _leaves(config.model_dump(mode="json"))
     )
@@ -301,6 +360,9 @@ def resolve(
 
 def default_yaml(company: str = "Acme") -> str:
     """The commented ``cstool.yaml`` written by ``cstool init``."""
+    # JSON strings are YAML double-quoted scalars: a name such as "No" or "Acme: Inc" stays
+    # text instead of becoming a boolean or breaking the file.
+    company = json.dumps(company, ensure_ascii=False)
     return f"""\
 # cstool workspace configuration. Precedence: flag > environment (CSTOOL_*) > this file >
 # default. `cstool config show` prints every resolved setting and where it came from.

@@ -18,7 +18,9 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CHUNK = 1 << 20
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = 
     decoder = codecs.getincrementaldecoder(enc)()
     size = 0
     lines_before = 0
+    quotes = 0
     name = path.name
     try:
         f = path.open("rb")
@@ -89,6 +92,7 @@ def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = 
                     hint="pass --encoding with the file's real encoding, e.g. --encoding cp1252",
                 ) from None
             lines_before += chunk.count(b"\n")
+            quotes += chunk.count(b'"')
             size += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -104,7 +108,33 @@ def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = 
         raise InputError(
             "the file is empty", location=Location(name), hint="export it again with its rows"
         )
+    if quotes % 2:
+        # An odd number of quotes is rare in a sound file (a stray quote inside an unquoted
+        # field, as in 5" screen). The reader would silently take the rest of the file into
+        # an unclosed quoted field, so only then is the file scanned for one.
+        _check_quotes(path, enc)
     return Prescan(digest.hexdigest(), size, enc)
+
+
+# A quoted field: a quote at the start of a field, then anything but a lone quote, then the
+# closing quote, or the end of the file when it is never closed.
+_QUOTED = re.compile(r'(?:^|(?<=[,\r\n]))"[^"]*(?:""[^"]*)*("?)')
+
+
+def _check_quotes(path: Path, encoding: str) -> None:
+    """Reject a file that ends inside a quoted field, naming the line where the field opens."""
+    with path.open(encoding=encoding, newline="") as f:
+        text = f.read()
+    unclosed = None
+    for m in _QUOTED.finditer(text):
+        if not m.group(1):
+            unclosed = m
+    if unclosed is not None:
+        raise InputError(
+            "a quoted field that starts on this line is never closed",
+            location=Location(path.name, line=text.count("\n", 0, unclosed.start()) + 1),
+            hint='add the missing closing quote ("); if the file is cut short, export it again',
+        )
 
 
 def read_header(path: Path, encoding: str) -> list[str]:
@@ -187,16 +217,17 @@ class BatchReader:
             ),
         )
         seen = 0
-        done_bad = 0
         for rb in reader:
             n = rb.num_rows
-            # Record numbers of this batch's rows, stepping over the skipped bad records.
-            recs = np.arange(seen + 1, seen + n + 1, dtype=np.int64)
-            skipped = sorted(b.record for b in self.bad[done_bad:])
-            for s in skipped:
-                recs[recs >= s] += 1
-            seen += n + len(skipped)
-            done_bad = len(self.bad)
+            # Record numbers of this batch's rows: the next n records that were not skipped.
+            # Arrow parses ahead, so bad records of later blocks may already be known here;
+            # every bad record of this block is known once the block is handed out.
+            skipped = np.array([b.record for b in self.bad], dtype=np.int64)
+            skipped = skipped[skipped > seen]
+            candidates = np.arange(seen + 1, seen + n + len(skipped) + 1, dtype=np.int64)
+            recs = candidates[~np.isin(candidates, skipped)][:n]
+            if n:
+                seen = int(recs[-1])
             frame = rb.to_pandas()
             frame.columns = names
             yield Batch(frame, recs, counter.count)
@@ -244,9 +275,7 @@ def write_csv_atomic(path: Path, header: list[str], rows: Iterable[Iterable[Any]
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(rows)
+            _write_rows(f, header, rows)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -269,7 +298,20 @@ def write_text_atomic(path: Path, text: str) -> None:
 def to_csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     """Rows as CSV text with '\\n' line ends (for --format csv)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
+    _write_rows(buf, header, rows)
     return buf.getvalue()
+
+
+def _write_rows(f: Any, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write CSV with '\n' line ends, quoting every field that holds a line break.
+
+    With lineterminator '\n', Python 3.11's csv module quotes a field holding '\n' but not
+    one holding a lone '\r', which readers then take as the end of the record; such rows are
+    written fully quoted.
+    """
+    plain = csv.writer(f, lineterminator="\n")
+    quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in itertools.chain([header], rows):
+        values = list(row)
+        cr = any(isinstance(v, str) and "\r" in v for v in values)
+        (quoted if cr else plain).writerow(values)

@@ -31,4 +31,11 @@ def prepare(directory: Path, *, force: bool = False) -> Path:
 def steps() -> list[list[str]]:
     """The commands the demo runs inside the new workspace, in order."""
     loads = [["load", kind, f"data/{kind}.csv"] for kind in LOAD_ORDER]
-    return [*loads, ["status"]]
+    return [
+        *loads,
+        ["status"],
+        ["score", "backfill", "--every", "7"],
+        ["score", "--sort", "depth", "--limit", "10"],
+        ["score", "explain", "ACC-00001"],
+        ["changes", "--by", "segment"],
+    ]

@@ -114,18 +114,31 @@ def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], nam
 
 
 class _Problems:
-    """Problems found so far: the first few kept, all counted, bad records remembered."""
+    """Problems found so far: the earliest few kept, all counted, bad records remembered."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.kept: list[tuple[int, str | None, str]] = []
+        # A max-heap (by record, then order found) of the MAX_REPORTED earliest problems:
+        # problems are not found in file order (bad field counts come last), yet people
+        # should see the first ones in the file.
+        self._heap: list[tuple[int, int, str | None, str]] = []
         self.total = 0
         self.bad_records: dict[int, str] = {}
 
+    @property
+    def kept(self) -> list[tuple[int, str | None, str]]:
+        """The earliest problems in file order: (record, column, message)."""
+        return [(-r, c, m) for r, _, c, m in sorted(self._heap, reverse=True)]
+
     def add(self, record: int, column: str | None, message: str) -> None:
+        import heapq
+
         self.total += 1
-        if len(self.kept) < MAX_REPORTED:
-            self.kept.append((record, column, message))
+        item = (-record, -self.total, column, message)
+        if len(self._heap) < MAX_REPORTED:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
         self.bad_records.setdefault(record, f"{column}: {message}" if column else message)
 
     def add_mask(self, records: Any, mask: Any, column: str, messages: Any) -> None:
@@ -176,7 +189,14 @@ def _parse_column(col: Column, s: pd.Series, date_format: str) -> tuple[pd.Serie
             what = "a number"
         bad = ~empty & ~ok
         msgs[bad] = [f"{_show(v)} is not {what}" for v in s[bad]]
-        nums = pd.to_numeric(stripped.where(ok, None), errors="coerce")
+        # Arrow casts validated digits to numbers in C; rows that failed stay missing.
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        target = pa.int64() if col.type is ColType.INTEGER else pa.float64()
+        digits = stripped.where(ok, "0").str.lstrip("+")
+        cast = pc.cast(pa.array(digits, type=pa.string()), target)
+        nums = pd.Series(cast.to_numpy(zero_copy_only=False), index=s.index).where(ok)
         if col.minimum is not None:
             low_bad = ok & (nums < col.minimum).fillna(False).to_numpy(dtype=bool)
             msgs[low_bad] = [f"{_show(v)} is below the minimum {col.minimum:g}" for v in s[low_bad]]
@@ -258,6 +278,7 @@ class _Loader:
         self.export = cfg.export(kind.name)
         self.default_date_format = cfg.date_format
         self.changed = 0
+        self.usage: _UsageRefs | None = None
 
     def date_format(self, column: str) -> str:
         return self.export.date_formats.get(column, self.default_date_format)
@@ -273,8 +294,9 @@ class _Loader:
         reader = BatchReader(self.path, self.encoding, len(header.fields))
         refs = self._reference_sets()
         seen_keys: dict[Any, int] = {}
-        usage_keys: list[Any] = []
-        usage_recs: list[Any] = []
+        rejected_keys: set[Any] = set()
+        if self.kind.name == "usage" and (self.usage is None or self.usage.find is None):
+            self.usage = _UsageRefs(self.store)
         rows = 0
         total = self.path.stat().st_size
         skip = np.fromiter(exclude, dtype=np.int64) if exclude else None
@@ -299,9 +321,9 @@ class _Loader:
                     )
             bad |= self._check_references(parsed, refs, recs, problems, bad)
             if self.kind.name == "usage":
-                bad |= self._usage_keys(parsed, refs, recs, bad, usage_keys, usage_recs, problems)
+                bad |= self._usage_keys(parsed, recs, bad, problems)
             else:
-                bad |= self._generic_keys(parsed, recs, bad, seen_keys, problems)
+                bad |= self._generic_keys(parsed, recs, bad, seen_keys, rejected_keys, problems)
             if skip is not None:
                 bad |= np.isin(recs, skip)
             rows += len(frame)
@@ -313,10 +335,15 @@ class _Loader:
             if self.progress:
                 self.progress("loading", batch.bytes_done, total)
         for b in reader.bad:
-            problems.add(b.record, None, f"has {b.actual} fields, the header has {b.expected}")
-        if self.kind.name == "usage" and usage_keys:
-            self._late_usage_duplicates(usage_keys, usage_recs, problems)
-        return problems, rows + len(reader.bad), set(seen_keys)
+            fields = f"{b.actual} field{'s' if b.actual != 1 else ''}"
+            problems.add(b.record, None, f"has {fields}, the header has {b.expected}")
+        if self.usage is not None and self.usage.find is None:
+            self._late_usage_duplicates(header, problems)
+            if write:
+                self.store.widen_user_activity(self.usage.spans())
+        # A rejected row is still in the export: its stored row is neither marked inactive
+        # nor deleted.
+        return problems, rows + len(reader.bad), set(seen_keys) | rejected_keys
 
     # ------------------------------------------------------------------------------------
     def _reference_sets(self) -> dict[str, Any]:
@@ -326,9 +353,6 @@ class _Loader:
                 continue
             key = get_kind(ref.kind).key[0]
             refs[ref.column] = self.store.existing_keys(ref.kind, key)
-        if self.kind.name == "usage":
-            refs["users"] = self.store.user_accounts()
-            refs["fids"] = {}
         return refs
 
     def _check_references(
@@ -357,18 +381,27 @@ class _Loader:
         return out
 
     def _generic_keys(
-        self, parsed: dict[str, Any], recs: Any, bad: Any, seen: dict[Any, int], problems: _Problems
+        self,
+        parsed: dict[str, Any],
+        recs: Any,
+        bad: Any,
+        seen: dict[Any, int],
+        rejected: set[Any],
+        problems: _Problems,
     ) -> Any:
         import numpy as np
 
-        cols = [
-            parsed[k].astype(object).where(parsed[k].notna(), "").tolist() for k in self.kind.key
-        ]
+        # Keys as they are stored, so that they compare equal to the rows in the database
+        # (a timestamp is text there) and two values stored alike count as duplicates.
+        cols = [_sql_values(self.kind.column(k), parsed[k], True) for k in self.kind.key]
         keys = list(zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
         out = np.zeros(len(recs), dtype=bool)
         label = ", ".join(self.kind.key)
         for i, k in enumerate(keys):
             if bad[i]:
+                parts = k if isinstance(k, tuple) else (k,)
+                if all(v != "" for v in parts):
+                    rejected.add(k)
                 continue
             first = seen.setdefault(k, int(recs[i]))
             if first != recs[i]:
@@ -378,27 +411,15 @@ class _Loader:
                 )
         return out
 
-    def _usage_keys(
-        self,
-        parsed: dict[str, Any],
-        refs: dict[str, Any],
-        recs: Any,
-        bad: Any,
-        all_keys: list[Any],
-        all_recs: list[Any],
-        problems: _Problems,
-    ) -> Any:
+    def _usage_keys(self, parsed: dict[str, Any], recs: Any, bad: Any, problems: _Problems) -> Any:
         """Resolve users and features to ids, check accounts, and pack the row keys."""
         import numpy as np
-        import pandas as pd
 
-        users: dict[str, tuple[int, str]] = refs["users"]
-        ucodes, uniques = pd.factorize(parsed["user_id"].fillna(""))
-        uid_of = np.array([users.get(u, (-1, ""))[0] for u in uniques] + [-1], dtype=np.int64)
-        acct_of = np.array([users.get(u, (-1, None))[1] for u in uniques] + [None], dtype=object)
-        uid = uid_of[ucodes]
-        unknown = (uid < 0) & ~bad
+        assert self.usage is not None
+        u = self.usage
+        uid, acct_ok, known = u.users(parsed["user_id"], parsed["account_id"])
         out = np.zeros(len(recs), dtype=bool)
+        unknown = ~known & ~bad
         if unknown.any():
             msgs = np.full(len(recs), "", dtype=object)
             msgs[unknown] = [
@@ -406,68 +427,63 @@ class _Loader:
             ]
             problems.add_mask(recs, unknown, "user_id", msgs)
             out |= unknown
-        account = parsed["account_id"].to_numpy(dtype=object)
-        wrong = ~bad & ~unknown & (acct_of[ucodes] != account)
+        wrong = ~bad & known & ~acct_ok
         if wrong.any():
             msgs = np.full(len(recs), "", dtype=object)
             msgs[wrong] = [
-                f"account_id {_show(a)} is not the account of user {_show(u)} ({_show(ua)})"
-                for a, u, ua in zip(
-                    account[wrong], parsed["user_id"][wrong], acct_of[ucodes][wrong], strict=True
+                f"account_id {_show(a)} is not the account of user {_show(usr)} "
+                f"({_show(u.account_of(usr))})"
+                for a, usr in zip(
+                    parsed["account_id"][wrong], parsed["user_id"][wrong], strict=True
                 )
             ]
             problems.add_mask(recs, wrong, "account_id", msgs)
             out |= wrong
-        fcodes, fnames = pd.factorize(parsed["feature"].fillna(""))
-        fids: dict[str, int] = refs["fids"]
-        if any(f not in fids for f in fnames):
-            fids.update(self.store.feature_ids([f for f in fnames if f]))
-        fid = np.array([fids.get(f, 0) for f in fnames] + [0], dtype=np.int64)[fcodes]
-        day = _days(parsed["date"])
         ok = ~(bad | out)
+        fid = u.features(parsed["feature"], ok)
+        day = _days(parsed["date"])
         packed = (day << (_UID_BITS + _FID_BITS)) | (uid << _FID_BITS) | fid
         # Duplicates inside this batch are found here; across batches at the end.
-        sub = pd.Series(packed[ok])
-        dup_local = sub.duplicated(keep="first").to_numpy()
-        if dup_local.any():
-            first_rec = dict(
-                zip(sub[~dup_local].tolist(), recs[ok][~dup_local].tolist(), strict=True)
-            )
-            dmask = np.zeros(len(recs), dtype=bool)
-            dmask[np.flatnonzero(ok)[dup_local]] = True
-            msgs = np.full(len(recs), "", dtype=object)
-            msgs[dmask] = [
-                f"duplicate key (date, user_id, feature); first seen at record {first_rec[k]}"
-                for k in packed[dmask].tolist()
-            ]
-            problems.add_mask(recs, dmask, "date, user_id, feature", msgs)
-            out |= dmask
-            ok &= ~dmask
-        all_keys.append(packed[ok])
-        all_recs.append(recs[ok].astype(np.int64))
+        dmask = np.zeros(len(recs), dtype=bool)
+        if u.find is not None:
+            u.found(packed[ok], recs[ok])
+        else:
+            import pandas as pd
+
+            sub = pd.Series(packed[ok])
+            dup_local = sub.duplicated(keep="first").to_numpy()
+            if dup_local.any():
+                first_rec = dict(
+                    zip(sub[~dup_local].tolist(), recs[ok][~dup_local].tolist(), strict=True)
+                )
+                dmask[np.flatnonzero(ok)[dup_local]] = True
+                msgs = np.full(len(recs), "", dtype=object)
+                msgs[dmask] = [
+                    f"duplicate key (date, user_id, feature); first seen at record {first_rec[k]}"
+                    for k in packed[dmask].tolist()
+                ]
+                problems.add_mask(recs, dmask, "date, user_id, feature", msgs)
+                out |= dmask
+            u.keys.add(packed[ok & ~dmask])
         parsed["_uid"], parsed["_fid"], parsed["_day"] = uid, fid, day
         return out
 
-    def _late_usage_duplicates(self, keys: list[Any], recs: list[Any], problems: _Problems) -> None:
-        import numpy as np
-
-        allk = np.concatenate(keys)
-        srt = np.sort(allk)
-        if not (srt[1:] == srt[:-1]).any():
+    def _late_usage_duplicates(self, header: _Header, problems: _Problems) -> None:
+        """Report keys repeated across batches, re-reading the file to name their records."""
+        assert self.usage is not None
+        dups = self.usage.keys.duplicates()
+        if not len(dups):
             return
-        allr = np.concatenate(recs)
-        order = np.argsort(allk, kind="stable")
-        sk = allk[order]
-        same = np.flatnonzero(sk[1:] == sk[:-1]) + 1
-        # The first record of each run of equal keys is the one that was kept.
-        starts = np.searchsorted(sk, sk[same], side="left")
-        for pos, start in zip(same.tolist(), starts.tolist(), strict=True):
-            problems.add(
-                int(allr[order[pos]]),
-                "date, user_id, feature",
-                f"duplicate key (date, user_id, feature); first seen at record "
-                f"{int(allr[order[start]])}",
-            )
+        self.usage.find = dups
+        self.run(header, set(), write=False)
+        self.usage.find = None
+        for _, seen in sorted(self.usage.hits.items(), key=lambda kv: kv[1][1]):
+            for rec in seen[1:]:
+                problems.add(
+                    rec,
+                    "date, user_id, feature",
+                    f"duplicate key (date, user_id, feature); first seen at record {seen[0]}",
+                )
 
     # ------------------------------------------------------------------------------------
     def _write(
@@ -495,21 +511,14 @@ class _Loader:
         else:
             attrs = [None] * len(idx)
         if self.kind.name == "usage":
+            assert self.usage is not None
             events = parsed["events"].to_numpy(dtype="int64", na_value=1)[idx]
             day, uid, fid = parsed["_day"][idx], parsed["_uid"][idx], parsed["_fid"][idx]
+            self.store.add_features(self.usage.take_new_features())
             self.changed += self.store.upsert_usage(
                 zip(day.tolist(), uid.tolist(), fid.tolist(), events.tolist(), attrs, strict=True)
             )
-            active = events > 0
-            if active.any():
-                import pandas as pd
-
-                g = pd.DataFrame({"uid": uid[active], "day": day[active]}).groupby("uid")["day"]
-                span = pd.concat([g.min(), g.max()], axis=1)
-                self.store.widen_user_activity(
-                    (int(u), int(lo), int(hi))
-                    for u, (lo, hi) in zip(span.index, span.to_numpy(), strict=True)
-                )
+            self.usage.widen(uid[events > 0], day[events > 0])
             return
         cols = [c.name for c in self.kind.columns if c.name in parsed]
         values = [
@@ -525,6 +534,171 @@ class _Loader:
         self.changed += self.store.upsert(
             self.kind, [*cols, "attributes"], zip(*values, attrs, strict=True)
         )
+
+
+class _KeySet:
+    """Packed usage keys of one load, checked for repeats in bounded memory.
+
+    Keys collect in a fixed buffer; a full buffer is sorted and spilled to a temporary file.
+    The final check walks all runs one slice of the key space at a time, so memory stays
+    flat however many rows the file has.
+    """
+
+    def __init__(self, capacity: int = 4_000_000) -> None:
+        import numpy as np
+
+        self.buf = np.empty(capacity, dtype=np.int64)
+        self.n = 0
+        self.runs: list[Path] = []
+        self.tmp: Any = None
+
+    def add(self, keys: Any) -> None:
+        while len(keys):
+            take = min(len(keys), len(self.buf) - self.n)
+            self.buf[self.n : self.n + take] = keys[:take]
+            self.n += take
+            keys = keys[take:]
+            if self.n == len(self.buf):
+                self._spill()
+
+    def _spill(self) -> None:
+        import tempfile
+
+        import numpy as np
+
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="cstool-keys-")
+        run = self.buf[: self.n]
+        run.sort()
+        path = Path(self.tmp.name) / f"run{len(self.runs)}.npy"
+        np.save(path, run)
+        self.runs.append(path)
+        self.n = 0
+
+    def duplicates(self) -> Any:
+        """The distinct keys that occur more than once."""
+        import numpy as np
+
+        try:
+            if not self.runs:
+                run = np.sort(self.buf[: self.n])
+                return np.unique(run[1:][run[1:] == run[:-1]])
+            if self.n:
+                self._spill()
+            runs = [np.load(p, mmap_mode="r") for p in self.runs]
+            step = max(len(self.buf) // (2 * len(runs)), 1)
+            bounds = np.unique(np.concatenate([r[::step] for r in runs]))
+            found = []
+            lo = None
+            for hi in [*bounds[1:].tolist(), None]:
+                parts = [
+                    r[
+                        (0 if lo is None else np.searchsorted(r, lo)) : (
+                            len(r) if hi is None else np.searchsorted(r, hi)
+                        )
+                    ]
+                    for r in runs
+                ]
+                chunk = np.sort(np.concatenate(parts))
+                found.append(np.unique(chunk[1:][chunk[1:] == chunk[:-1]]))
+                lo = hi
+            return np.unique(np.concatenate(found))
+        finally:
+            if self.tmp is not None:
+                self.tmp.cleanup()
+                self.tmp = None
+                self.runs = []
+
+
+class _UsageRefs:
+    """What a usage load resolves with arrays rather than per row: users, features, keys."""
+
+    def __init__(self, store: Store) -> None:
+        import numpy as np
+        import pandas as pd
+
+        ids, uids, accounts = store.user_table()
+        self.user_index = pd.Index(ids, dtype=object)
+        self.user_uid = np.array(uids + [-1], dtype=np.int64)
+        self.user_account = np.array(accounts + [None], dtype=object)
+        self.fids = dict(store.feature_names())
+        self.next_fid = max(self.fids.values(), default=0) + 1
+        self.new_features: list[tuple[int, str]] = []
+        self.keys = _KeySet()
+        size = int(self.user_uid.max()) + 2 if len(ids) else 1
+        self.first = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        self.last = np.full(size, -1, dtype=np.int64)
+        # Set while re-reading the file to name the records of repeated keys.
+        self.find: Any = None
+        self.hits: dict[int, list[int]] = {}
+
+    def users(self, user_ids: pd.Series, account_ids: pd.Series) -> tuple[Any, Any, Any]:
+        """Per row: uid, whether account_id is the user's account, whether the user is known."""
+        import numpy as np
+        import pandas as pd
+
+        ucodes, uniques = pd.factorize(user_ids.fillna(""))
+        pos = self.user_index.get_indexer(pd.Index(uniques, dtype=object))
+        uid = self.user_uid[pos][ucodes]
+        known = uid >= 0
+        # Compare accounts on distinct (user, account) pairs rather than on every row.
+        acodes, auniques = pd.factorize(account_ids.fillna(""))
+        pair = ucodes.astype(np.int64) * (len(auniques) + 1) + acodes
+        pcodes, puniques = pd.factorize(pair)
+        pu, pa = puniques // (len(auniques) + 1), puniques % (len(auniques) + 1)
+        match = self.user_account[pos[pu]] == np.asarray(auniques, dtype=object)[pa]
+        return uid, np.asarray(match, dtype=bool)[pcodes], known
+
+    def account_of(self, user_id: str) -> str | None:
+        import pandas as pd
+
+        pos = self.user_index.get_indexer(pd.Index([user_id], dtype=object))[0]
+        return None if pos < 0 else str(self.user_account[pos])
+
+    def features(self, names: pd.Series, ok: Any) -> Any:
+        """Feature ids per row; names first seen in good rows get new ids."""
+        import numpy as np
+        import pandas as pd
+
+        codes, uniques = pd.factorize(names.fillna(""))
+        used = set(np.unique(codes[ok]).tolist())
+        for i, name in enumerate(uniques):
+            if name not in self.fids and i in used:
+                self.fids[name] = self.next_fid
+                self.new_features.append((self.next_fid, name))
+                self.next_fid += 1
+        return np.array([self.fids.get(n, 0) for n in uniques] + [0], dtype=np.int64)[codes]
+
+    def take_new_features(self) -> list[tuple[int, str]]:
+        new, self.new_features = self.new_features, []
+        return new
+
+    def widen(self, uid: Any, day: Any) -> None:
+        """Track each user's first and last active day across the load."""
+        import numpy as np
+
+        np.minimum.at(self.first, uid, day)
+        np.maximum.at(self.last, uid, day)
+
+    def spans(self) -> list[tuple[int, int, int]]:
+        import numpy as np
+
+        touched = np.flatnonzero(self.last >= 0)
+        return list(
+            zip(
+                touched.tolist(),
+                self.first[touched].tolist(),
+                self.last[touched].tolist(),
+                strict=True,
+            )
+        )
+
+    def found(self, keys: Any, recs: Any) -> None:
+        import numpy as np
+
+        hit = np.isin(keys, self.find)
+        for k, r in zip(keys[hit].tolist(), recs[hit].tolist(), strict=True):
+            self.hits.setdefault(k, []).append(r)
 
 
 def _days(dates: pd.Series) -> Any:
@@ -625,6 +799,14 @@ def _load_locked(
             problems, result.rows, keys = loader.run(header, set(), write=True)
             if problems.total:
                 raise _Rollback(problems)
+            if not result.rows:
+                # A header alone is a broken export, not "every row is gone": loading it
+                # would mark every account inactive, or empty the table in replace mode.
+                raise InputError(
+                    "the file has a header but no rows; nothing was loaded",
+                    location=Location(path.name, line=2),
+                    hint="export the file again with its rows",
+                )
             _finish(store, kind, mode, keys, result, before_rows, loader.changed)
             result.seconds = time.perf_counter() - started
             store.record_load(_record(result, mode, now))
@@ -692,6 +874,10 @@ def _finish(
         result.deactivated = store.deactivate_missing(kind, keys)
     elif mode == "replace" and kind.name != "usage":
         result.deleted = store.delete_missing(kind, keys)
+    if kind.name == "usage" and result.updated:
+        # An update may have turned a user's only activity into events = 0, which widening
+        # cannot undo; rebuilding is a single scan and only happens when rows changed.
+        store.rebuild_user_activity()
 
 
 def _record(r: LoadResult, mode: Mode, now: datetime | None) -> LoadRecord:

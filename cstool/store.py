@@ -107,8 +107,23 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_adoption(db: sqlite3.Connection) -> None:
+    # Cut points per segment and measure; segment '*' holds the all-accounts fallback.
+    db.execute(
+        "CREATE TABLE thresholds (segment TEXT NOT NULL, measure TEXT NOT NULL,"
+        " c20 REAL NOT NULL, c40 REAL NOT NULL, c60 REAL NOT NULL, c80 REAL NOT NULL,"
+        " n INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (segment, measure))"
+    )
+    db.execute(
+        "CREATE TABLE snapshots (as_of TEXT NOT NULL, account_id TEXT NOT NULL, name TEXT,"
+        " segment TEXT, csm TEXT, deployment REAL, deployment_band TEXT, depth REAL,"
+        " depth_band TEXT, breadth REAL, breadth_band TEXT, composite REAL,"
+        " PRIMARY KEY (as_of, account_id))"
+    )
+
+
 # Migrations run in order; PRAGMA user_version records how many have been applied.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_adoption]
 
 
 @dataclass(frozen=True)
@@ -258,19 +273,18 @@ class Store:
         """All values of ``column`` (a key) stored for ``kind``."""
         return {r[0] for r in self.db.execute(f"SELECT {q(column)} FROM {q(kind)}")}
 
-    def user_accounts(self) -> dict[str, tuple[int, str]]:
-        """user_id -> (uid, account_id)."""
-        return {
-            r[0]: (r[1], r[2])
-            for r in self.db.execute("SELECT user_id, uid, account_id FROM users")
-        }
+    def user_table(self) -> tuple[list[str], list[int], list[str]]:
+        """Every user's user_id, uid and account_id, as three lists."""
+        rows = self.db.execute("SELECT user_id, uid, account_id FROM users").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
-    def feature_ids(self, names: Iterable[str]) -> dict[str, int]:
-        """Ids of feature names, creating the missing ones (inside the caller's transaction)."""
-        self.db.executemany(
-            "INSERT OR IGNORE INTO feature_names (feature) VALUES (?)", ((n,) for n in names)
-        )
-        return {r[0]: r[1] for r in self.db.execute("SELECT feature, fid FROM feature_names")}
+    def feature_names(self) -> list[tuple[str, int]]:
+        """(feature, fid) of every feature seen in usage."""
+        return list(self.db.execute("SELECT feature, fid FROM feature_names"))
+
+    def add_features(self, features: Iterable[tuple[int, str]]) -> None:
+        """Name new feature ids (inside the caller's transaction)."""
+        self.db.executemany("INSERT INTO feature_names (fid, feature) VALUES (?, ?)", features)
 
     def clear(self, kind: str) -> None:
         """Delete every row of a kind (replace mode), inside the caller's transaction."""
@@ -328,6 +342,14 @@ class Store:
             " ON CONFLICT (uid) DO UPDATE SET first_day = min(first_day, excluded.first_day),"
             " last_day = max(last_day, excluded.last_day)",
             spans,
+        )
+
+    def rebuild_user_activity(self) -> None:
+        """Recompute every user's first and last active day from the usage table."""
+        self.db.execute("DELETE FROM user_activity")
+        self.db.execute(
+            "INSERT INTO user_activity (uid, first_day, last_day)"
+            " SELECT uid, MIN(day), MAX(day) FROM usage WHERE events > 0 GROUP BY uid"
         )
 
     def deactivate_missing(self, kind: ExportKind, keys: Iterable[str]) -> int:
@@ -414,6 +436,116 @@ class Store:
         sql = f"SELECT {', '.join(q(c) for c in columns)} FROM {q(kind)} {where}"
         cur = self.db.execute(sql, tuple(params))
         return [dict(zip(columns, r, strict=True)) for r in cur]
+
+    # -- adoption --------------------------------------------------------------------------
+    def scoring_accounts(self, segment_field: str) -> list[tuple[Any, ...]]:
+        """Active accounts: (account_id, name, segment, csm, licenses_purchased).
+
+        The segment comes from the named canonical column, or else from the extra
+        attributes of the accounts export.
+        """
+        from cstool.schemas import KINDS
+
+        if segment_field in KINDS["accounts"].column_names:
+            seg = q(segment_field)
+        else:
+            seg = "json_extract(attributes, '$.' || ?)"
+        sql = (
+            f"SELECT account_id, name, {seg}, csm, licenses_purchased FROM accounts"
+            " WHERE active = 1 ORDER BY account_id"
+        )
+        params = (
+            () if segment_field in KINDS["accounts"].column_names else ('"' + segment_field + '"',)
+        )
+        return list(self.db.execute(sql, params))
+
+    def scoring_users(self) -> list[tuple[int, str, str | None, int | None]]:
+        """(uid, account_id, activated_at, first active day) of every user."""
+        return list(
+            self.db.execute(
+                "SELECT u.uid, u.account_id, u.activated_at, a.first_day FROM users u"
+                " LEFT JOIN user_activity a ON a.uid = u.uid"
+            )
+        )
+
+    def feature_catalogue(self) -> list[tuple[int, str]]:
+        """(fid, name) of every feature seen in usage."""
+        return list(self.db.execute("SELECT fid, feature FROM feature_names ORDER BY fid"))
+
+    def enabled_features(self) -> list[tuple[str, str, int | None]]:
+        """(account_id, feature, enabled) rows of the features export."""
+        return list(self.db.execute("SELECT account_id, feature, enabled FROM features"))
+
+    def active_usage(self, first_day: int, last_day: int, uid_bits: int, fid_bits: int) -> Any:
+        """Packed (day, uid, fid) keys of usage rows with events > 0 in a day range.
+
+        Packing in SQL hands Python one integer per row, which is what makes reading
+        millions of rows fast.
+        """
+        import numpy as np
+
+        cur = self.db.execute(
+            f"SELECT (day << {uid_bits + fid_bits}) | (uid << {fid_bits}) | fid FROM usage"
+            " WHERE day BETWEEN ? AND ? AND events > 0",
+            (first_day, last_day),
+        )
+        from operator import itemgetter
+
+        return np.fromiter(map(itemgetter(0), cur), dtype=np.int64)
+
+    def usage_day_range(self) -> tuple[int, int] | None:
+        lo, hi = self.db.execute("SELECT MIN(day), MAX(day) FROM usage").fetchone()
+        return None if lo is None else (int(lo), int(hi))
+
+    def load_thresholds(self) -> list[tuple[str, str, float, float, float, float, int, str]]:
+        return list(
+            self.db.execute(
+                "SELECT segment, measure, c20, c40, c60, c80, n, as_of FROM thresholds"
+                " ORDER BY segment, measure"
+            )
+        )
+
+    def save_thresholds(
+        self, rows: Iterable[tuple[str, str, float, float, float, float, int, str]]
+    ) -> None:
+        """Replace the stored cut points (inside the caller's transaction)."""
+        self.db.execute("DELETE FROM thresholds")
+        self.db.executemany("INSERT INTO thresholds VALUES (?,?,?,?,?,?,?,?)", rows)
+
+    SNAPSHOT_COLUMNS = (
+        "as_of",
+        "account_id",
+        "name",
+        "segment",
+        "csm",
+        "deployment",
+        "deployment_band",
+        "depth",
+        "depth_band",
+        "breadth",
+        "breadth_band",
+        "composite",
+    )
+
+    def save_snapshot(self, as_of: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Replace the snapshot of one as-of date (inside the caller's transaction)."""
+        self.db.execute("DELETE FROM snapshots WHERE as_of = ?", (as_of,))
+        self.db.executemany(
+            f"INSERT INTO snapshots VALUES ({', '.join('?' * len(self.SNAPSHOT_COLUMNS))})", rows
+        )
+
+    def snapshot(self, as_of: str) -> list[dict[str, Any]]:
+        cols = self.SNAPSHOT_COLUMNS
+        cur = self.db.execute(
+            f"SELECT {', '.join(cols)} FROM snapshots WHERE as_of = ? ORDER BY account_id",
+            (as_of,),
+        )
+        return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    def snapshot_dates(self) -> list[str]:
+        return [
+            r[0] for r in self.db.execute("SELECT DISTINCT as_of FROM snapshots ORDER BY as_of")
+        ]
 
     def attributes(self, kind: str, key: str, value: str) -> dict[str, Any]:
         """The extra (non-canonical) columns stored for one row."""

@@ -92,10 +92,19 @@ def _summary(r: Any) -> None:
         extra += f", {r.rejected:,} rejected"
     from cstool.schemas import KINDS
 
+    loaded = r.rows - r.rejected
+    noun = _noun(loaded, KINDS[r.kind].label)
     message(
-        f"Loaded {r.rows - r.rejected:,} {KINDS[r.kind].label} from {r.file} ({r.inserted:,} new, "
+        f"Loaded {loaded:,} {noun} from {r.file} ({r.inserted:,} new, "
         f"{r.updated:,} updated, {r.unchanged:,} unchanged{extra}) in {r.seconds:.1f} s"
     )
+
+
+def _noun(n: int, plural: str) -> str:
+    """``plural`` for one row: "1 account", "1 NPS response", "1 activity"."""
+    if n != 1:
+        return plural
+    return plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
 
 
 STATUS_COLUMNS = [
@@ -132,6 +141,8 @@ def status(
         for r in rows:
             r["sha256"] = (r["sha256"] or "")[:12]
             r["rows"] = f"{r['rows']:,}"
+            # To the minute, so that the table fits a 100-column terminal.
+            r["last_loaded_at"] = (r["last_loaded_at"] or "").replace("T", " ")[:16]
     render(rows, STATUS_COLUMNS, format, title=f"Workspace {ws.root.name}")
 
 

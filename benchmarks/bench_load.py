@@ -1,0 +1,115 @@
+"""Load speed: `cstool load usage` beside `sqlite-utils insert --csv` on the same files.
+
+Generates usage with `cstool sample generate` (about 1M rows for 500 accounts and 10M rows for
+5,000 accounts over 90 days), then, in the same run, loads each file with cstool (a fully
+validated load into a fresh workspace, keys and indexes included) and with sqlite-utils, the
+usual tool for CSV into SQLite. Prints rows/s, wall time and peak memory of both, and the ratio.
+
+    python benchmarks/bench_load.py                  # 1M and 10M rows
+    python benchmarks/bench_load.py --accounts 500   # 1M rows only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Run a command; return its wall time (s) and peak resident memory (MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def count_rows(csv: Path) -> int:
+    with csv.open("rb") as f:
+        return sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 20), b"")) - 1
+
+
+def bench(accounts: int, days: int, work: Path, peer: bool) -> None:
+    data = work / f"data-{accounts}x{days}"
+    if not (data / "usage.csv").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        print(f"generating {accounts:,} accounts x {days} days ...", flush=True)
+        subprocess.run(
+            [
+                BIN / "cstool",
+                "sample",
+                "generate",
+                str(data),
+                "--accounts",
+                str(accounts),
+                "--days",
+                str(days),
+                "--seed",
+                "1",
+            ],
+            check=True,
+        )
+    rows = count_rows(data / "usage.csv")
+    size_mb = (data / "usage.csv").stat().st_size / 1e6
+
+    ws = work / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    subprocess.run([BIN / "cstool", "init", str(ws)], check=True, stderr=subprocess.DEVNULL)
+    for kind in ("accounts", "users"):
+        run([str(BIN / "cstool"), "load", kind, str(data / f"{kind}.csv")], ws)
+    c_wall, c_mem = run([str(BIN / "cstool"), "load", "usage", str(data / "usage.csv")], ws)
+    print(f"\nusage.csv: {rows:,} rows, {size_mb:,.0f} MB")
+    print(f"{'tool':<28}{'wall s':>10}{'rows/s':>12}{'peak MB':>10}")
+    print(f"{'cstool load usage':<28}{c_wall:>10.1f}{rows / c_wall:>12,.0f}{c_mem:>10,.0f}")
+    if peer:
+        db = work / "peer.db"
+        db.unlink(missing_ok=True)
+        p_wall, p_mem = run(
+            [
+                str(BIN / "sqlite-utils"),
+                "insert",
+                str(db),
+                "usage",
+                str(data / "usage.csv"),
+                "--csv",
+            ],
+            work,
+        )
+        print(
+            f"{'sqlite-utils insert --csv':<28}{p_wall:>10.1f}{rows / p_wall:>12,.0f}"
+            f"{p_mem:>10,.0f}"
+        )
+        print(f"cstool is {p_wall / c_wall:.1f}x sqlite-utils")
+    shutil.rmtree(ws, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--accounts",
+        type=int,
+        action="append",
+        help="accounts per run (repeatable); default 500 and 5000",
+    )
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--no-peer", action="store_true", help="skip sqlite-utils")
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    for n in args.accounts or [500, 5000]:
+        bench(n, args.days, args.work, not args.no_peer)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,827 @@
+"""Adoption measures (deployment, depth, breadth), quintile bands, snapshots and changes.
+
+For an account on date D:
+
+* activated users: users whose ``activated_at`` is on or before D; a user with no
+  ``activated_at`` counts as activated from their first day of usage (events > 0).
+* deployment = min(1, activated users / licenses_purchased); missing without licenses.
+* depth = activated users with events > 0 in the depth window / activated users.
+* breadth = (weighted) share of the enabled features that at least ``breadth_min_users``
+  distinct users used with events > 0 in the breadth window.
+
+The windows end on D and include it. Work is shared between dates: the active usage of the
+whole span is read once, packed one integer per row, and each date is a few array operations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from cstool.config import MEASURES, Config, MetricsConfig
+from cstool.errors import InputError, NotFoundError
+from cstool.store import Store, day_date, day_number
+
+BANDS = ("green", "lime", "yellow", "orange", "red")
+BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
+ALL_SEGMENTS = "*"
+NO_SEGMENT = "(none)"
+_UID_BITS, _FID_BITS = 28, 15
+SCORE_COLUMNS = (
+    "account_id",
+    "name",
+    "segment",
+    "csm",
+    "deployment",
+    "deployment_band",
+    "depth",
+    "depth_band",
+    "breadth",
+    "breadth_band",
+)
+
+
+# -- bands ---------------------------------------------------------------------------------
+def band_of(value: float | None, cuts: Sequence[float]) -> str | None:
+    """The band of ``value`` given cut points c20 <= c40 <= c60 <= c80; 0 is always red."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value == 0:
+        return "red"
+    c20, c40, c60, c80 = cuts
+    if value >= c80:
+        return "green"
+    if value >= c60:
+        return "lime"
+    if value >= c40:
+        return "yellow"
+    if value >= c20:
+        return "orange"
+    return "red"
+
+
+def cut_points(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """20th/40th/60th/80th percentiles with linear interpolation (numpy's default)."""
+    import numpy as np
+
+    q = np.quantile(np.asarray(values, dtype=float), [0.2, 0.4, 0.6, 0.8])
+    return (float(q[0]), float(q[1]), float(q[2]), float(q[3]))
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Cut points of one segment and measure, and where they come from."""
+
+    segment: str
+    measure: str
+    cuts: tuple[float, float, float, float]
+    n: int
+    as_of: str
+    source: str  # "calibrated", "fallback (all accounts)", "override", "proposed"
+
+
+@dataclass
+class Thresholds:
+    """Stored cut points plus config overrides; answers "which cuts apply to this segment"."""
+
+    stored: dict[tuple[str, str], Cuts]
+    overrides: dict[str, dict[str, tuple[float, float, float, float]]]
+
+    @property
+    def as_of(self) -> str | None:
+        return min((c.as_of for c in self.stored.values()), default=None)
+
+    def applied(self, segment: str, measure: str) -> Cuts | None:
+        """Override > the segment's calibrated cuts > the all-accounts fallback."""
+        over = self.overrides.get(segment, {}).get(measure)
+        if over is not None:
+            return Cuts(segment, measure, over, 0, "", "override")
+        own = self.stored.get((segment, measure))
+        if own is not None:
+            return own
+        fb = self.stored.get((ALL_SEGMENTS, measure))
+        if fb is None:
+            return None
+        return Cuts(ALL_SEGMENTS, measure, fb.cuts, fb.n, fb.as_of, "fallback (all accounts)")
+
+
+def load_thresholds(store: Store, metrics: MetricsConfig) -> Thresholds:
+    stored = {
+        (seg, m): Cuts(
+            seg,
+            m,
+            (c20, c40, c60, c80),
+            n,
+            as_of,
+            "calibrated" if seg != ALL_SEGMENTS else "all accounts",
+        )
+        for seg, m, c20, c40, c60, c80, n, as_of in store.load_thresholds()
+    }
+    return Thresholds(stored, {s: dict(v) for s, v in metrics.overrides.items()})
+
+
+# -- measures ------------------------------------------------------------------------------
+@dataclass
+class Universe:
+    """Everything about accounts, users and features that does not depend on the date."""
+
+    account_ids: list[str]
+    names: list[str]
+    segments: list[str]
+    csms: list[str | None]
+    licenses: Any  # float array, NaN when missing or 0
+    user_acct: Any  # int array by uid: account index, -1 for users of inactive accounts
+    user_activated: Any  # int array by uid: day activated (activated_at or first usage)
+    user_activated_at: Any  # int array by uid: activated_at day, or a large sentinel
+    enabled: Any  # bool [accounts x features]
+    weights: Any  # float [features]
+    feature_names: list[str]
+    enabled_source: list[str]
+    fid_col: Any  # int array by fid: column in the enabled/used matrices
+
+
+_NEVER = 1 << 40
+
+
+def universe(store: Store, metrics: MetricsConfig) -> Universe:
+    """Read accounts, users and feature entitlements once."""
+    import numpy as np
+
+    accts = store.scoring_accounts(metrics.segment_field)
+    index = {a[0]: i for i, a in enumerate(accts)}
+    licenses = np.array([float(a[4]) if a[4] else np.nan for a in accts], dtype=float)
+    users = store.scoring_users()
+    size = max((u[0] for u in users), default=0) + 1
+    user_acct = np.full(size, -1, dtype=np.int64)
+    activated = np.full(size, _NEVER, dtype=np.int64)
+    activated_at = np.full(size, _NEVER, dtype=np.int64)
+    for uid, account_id, act_at, first_day in users:
+        user_acct[uid] = index.get(account_id, -1)
+        if act_at:
+            activated_at[uid] = activated[uid] = day_number(date.fromisoformat(act_at))
+        elif first_day is not None:
+            activated[uid] = first_day
+    catalogue = store.feature_catalogue()
+    exported: dict[int, list[str]] = {}
+    for account_id, feature, on in store.enabled_features():
+        i = index.get(account_id)
+        if i is not None:
+            exported.setdefault(i, [])
+            if on is None or on:
+                exported[i].append(feature)
+    names = list(
+        dict.fromkeys(
+            [n for _, n in catalogue]
+            + list(metrics.features)
+            + sorted({f for fs in exported.values() for f in fs})
+        )
+    )
+    fcol = {n: i for i, n in enumerate(names)}
+    fid_col = np.full(max((f for f, _ in catalogue), default=0) + 1, -1, dtype=np.int64)
+    for fid, n in catalogue:
+        fid_col[fid] = fcol[n]
+    # Enabled features: the account's rows in the features export, else the catalogue in
+    # cstool.yaml, else every feature seen in usage.
+    enabled = np.zeros((len(accts), len(names)), dtype=bool)
+    source = ["usage"] * len(accts)
+    catalogue_cols = [fcol[f] for f in metrics.features]
+    for i in range(len(accts)):
+        if i in exported:
+            enabled[i, [fcol[f] for f in exported[i]]] = True
+            source[i] = "features export"
+        elif catalogue_cols:
+            enabled[i, catalogue_cols] = True
+            source[i] = "catalogue"
+        else:
+            enabled[i, [fcol[n] for _, n in catalogue]] = True
+    weights = np.array([metrics.feature_weights.get(n, 1.0) for n in names], dtype=float)
+    return Universe(
+        account_ids=[a[0] for a in accts],
+        names=[a[1] for a in accts],
+        segments=[str(a[2]) if a[2] not in (None, "") else NO_SEGMENT for a in accts],
+        csms=[a[3] for a in accts],
+        licenses=licenses,
+        user_acct=user_acct,
+        user_activated=activated,
+        user_activated_at=activated_at,
+        enabled=enabled,
+        weights=weights,
+        feature_names=names,
+        enabled_source=source,
+        fid_col=fid_col,
+    )
+
+
+@dataclass
+class Measures:
+    """The three measures of every account on one date (NaN = missing)."""
+
+    as_of: date
+    deployment: Any
+    depth: Any
+    breadth: Any
+    activated: Any
+    active: Any
+    used: Any  # bool [accounts x features]
+
+    def values(self, measure: str) -> Any:
+        return {"deployment": self.deployment, "depth": self.depth, "breadth": self.breadth}[
+            measure
+        ]
+
+
+@dataclass
+class ActiveUsage:
+    """Active usage rows of a span of days, unpacked into arrays."""
+
+    day: Any
+    uid: Any
+    fid: Any
+
+
+def read_active(store: Store, first_day: int, last_day: int) -> ActiveUsage:
+    import numpy as np
+
+    packed = store.active_usage(first_day, last_day, _UID_BITS, _FID_BITS)
+    mask_f = (1 << _FID_BITS) - 1
+    mask_u = (1 << _UID_BITS) - 1
+    return ActiveUsage(
+        day=(packed >> (_UID_BITS + _FID_BITS)).astype(np.int32),
+        uid=((packed >> _FID_BITS) & mask_u).astype(np.int64),
+        fid=(packed & mask_f).astype(np.int64),
+    )
+
+
+def measures_at(u: Universe, usage: ActiveUsage, as_of: date, metrics: MetricsConfig) -> Measures:
+    """Compute the three measures for every account on ``as_of`` from pre-read usage."""
+    import numpy as np
+
+    d = day_number(as_of)
+    n_acc = len(u.account_ids)
+    n_feat = len(u.feature_names)
+    uid_ok = usage.uid < len(u.user_acct)
+    acct_of_row = np.where(uid_ok, u.user_acct[np.minimum(usage.uid, len(u.user_acct) - 1)], -1)
+
+    activated_user = u.user_activated <= d
+    has_acct = u.user_acct >= 0
+    activated = np.bincount(u.user_acct[activated_user & has_acct], minlength=n_acc)
+
+    in_depth = (usage.day > d - metrics.depth_window_days) & (usage.day <= d) & (acct_of_row >= 0)
+    active_uids = np.unique(usage.uid[in_depth])
+    active_uids = active_uids[activated_user[active_uids]]
+    active = np.bincount(u.user_acct[active_uids], minlength=n_acc)
+
+    in_breadth = (
+        (usage.day > d - metrics.breadth_window_days) & (usage.day <= d) & (acct_of_row >= 0)
+    )
+    cols = u.fid_col[usage.fid[in_breadth]]
+    pairs = np.unique(usage.uid[in_breadth] * (n_feat + 1) + cols)
+    p_uid, p_col = pairs // (n_feat + 1), pairs % (n_feat + 1)
+    users_per = np.bincount(u.user_acct[p_uid] * n_feat + p_col, minlength=n_acc * n_feat)
+    used = users_per.reshape(n_acc, n_feat) >= metrics.breadth_min_users
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deployment = np.minimum(1.0, activated / u.licenses)
+        depth = np.where(activated > 0, active / np.maximum(activated, 1), np.nan)
+        en_w = (u.enabled * u.weights).sum(axis=1)
+        used_w = ((u.enabled & used) * u.weights).sum(axis=1)
+        breadth = np.where(en_w > 0, used_w / np.where(en_w > 0, en_w, 1), np.nan)
+    return Measures(as_of, deployment, depth, breadth, activated, active, used)
+
+
+def measure_dates(
+    store: Store,
+    config: Config,
+    dates: Sequence[date],
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Universe, list[Measures]]:
+    """Measures for several dates, reading the usage of their whole span once."""
+    metrics = config.metrics
+    u = universe(store, metrics)
+    window = max(metrics.depth_window_days, metrics.breadth_window_days)
+    lo = day_number(min(dates)) - window + 1
+    hi = day_number(max(dates))
+    usage = read_active(store, lo, hi)
+    out = []
+    for i, d in enumerate(sorted(dates)):
+        out.append(measures_at(u, usage, d, metrics))
+        if progress:
+            progress(i + 1, len(dates))
+    return u, out
+
+
+# -- calibration ---------------------------------------------------------------------------
+@dataclass
+class Calibration:
+    """Proposed cut points beside the current ones, with band counts and warnings."""
+
+    as_of: date
+    proposed: list[Cuts]
+    current: Thresholds
+    counts_before: dict[tuple[str, str], dict[str, int]]
+    counts_after: dict[tuple[str, str], dict[str, int]]
+    warnings: list[str]
+    applied: bool = False
+
+
+def _propose(u: Universe, m: Measures, metrics: MetricsConfig) -> list[Cuts]:
+    import numpy as np
+
+    iso = m.as_of.isoformat()
+    segs = np.array(u.segments, dtype=object)
+    out: list[Cuts] = []
+    for measure in MEASURES:
+        vals = m.values(measure)
+        present = ~np.isnan(vals)
+        if present.any():
+            out.append(
+                Cuts(
+                    ALL_SEGMENTS,
+                    measure,
+                    cut_points(vals[present]),
+                    int(present.sum()),
+                    iso,
+                    "proposed",
+                )
+            )
+        for seg in sorted(set(u.segments)):
+            sel = present & (segs == seg)
+            if sel.sum() >= metrics.min_segment_size:
+                out.append(
+                    Cuts(seg, measure, cut_points(vals[sel]), int(sel.sum()), iso, "proposed")
+                )
+    return out
+
+
+def _band_counts(u: Universe, m: Measures, th: Thresholds) -> dict[tuple[str, str], dict[str, int]]:
+    """Accounts per band by (segment, measure); segment "*" totals every account."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for measure in MEASURES:
+        vals = m.values(measure)
+        for i, seg in enumerate(u.segments):
+            c = th.applied(seg, measure)
+            band = band_of(float(vals[i]), c.cuts) if c else None
+            for key in ((seg, measure), (ALL_SEGMENTS, measure)):
+                per = counts.setdefault(key, {b: 0 for b in (*BANDS, "n/a")})
+                per[band or "n/a"] += 1
+    return counts
+
+
+def _collapse_warnings(u: Universe, m: Measures, proposed: list[Cuts]) -> list[str]:
+    import numpy as np
+
+    warnings = []
+    segs = np.array(u.segments, dtype=object)
+    for c in proposed:
+        vals = m.values(c.measure)
+        sel = (
+            ~np.isnan(vals)
+            if c.segment == ALL_SEGMENTS
+            else (~np.isnan(vals) & (segs == c.segment))
+        )
+        name = "all accounts" if c.segment == ALL_SEGMENTS else c.segment
+        zeros = float((vals[sel] == 0).mean()) if sel.any() else 0.0
+        c20, c40, c60, c80 = c.cuts
+        if c40 == 0:
+            # A band whose lower cut point is 0 holds no zeros (0 is always red), so red takes
+            # the accounts the quintiles meant for it: c20 = c40 = 0 -> orange and yellow.
+            bands = ("orange", "yellow", "lime", "green")
+            absorbed = [b for b, cut in zip(bands, c.cuts, strict=True) if cut == 0]
+            warnings.append(
+                f"{name} {c.measure}: {zeros:.0%} of accounts are at 0; red absorbs "
+                f"{_and(absorbed)}"
+            )
+        for (a, b), lower in zip(
+            ((c20, c40), (c40, c60), (c60, c80)), ("orange", "yellow", "lime"), strict=True
+        ):
+            if a == b and a > 0:
+                warnings.append(
+                    f"{name} {c.measure}: cut points collapse at {a:.1%}; {lower} is empty"
+                )
+    return warnings
+
+
+def _and(words: Sequence[str]) -> str:
+    """Join words as in "orange, yellow and lime"."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def calibrate(
+    store: Store, config: Config, as_of: date | None = None, *, apply: bool = False
+) -> Calibration:
+    """Propose cut points from the data at ``as_of``; store them when ``apply``."""
+    d = as_of or latest_usage_date(store)
+    u, (m,) = measure_dates(store, config, [d])
+    current = load_thresholds(store, config.metrics)
+    proposed = _propose(u, m, config.metrics)
+    if not proposed:
+        raise InputError(
+            "no account has any measure to calibrate on",
+            hint="load accounts, users and usage first",
+        )
+    new = Thresholds({(c.segment, c.measure): c for c in proposed}, current.overrides)
+    cal = Calibration(
+        d,
+        proposed,
+        current,
+        _band_counts(u, m, current),
+        _band_counts(u, m, new),
+        _collapse_warnings(u, m, proposed),
+    )
+    if apply:
+        with store.transaction():
+            store.save_thresholds((c.segment, c.measure, *c.cuts, c.n, c.as_of) for c in proposed)
+        cal.applied = True
+    return cal
+
+
+# -- scoring -------------------------------------------------------------------------------
+def latest_usage_date(store: Store) -> date:
+    span = store.usage_day_range()
+    if span is None:
+        raise InputError(
+            "no usage is loaded, so there is nothing to score",
+            hint="load usage with `cstool load usage FILE`",
+        )
+    return day_date(span[1])
+
+
+@dataclass
+class ScoreRow:
+    account_id: str
+    name: str
+    segment: str
+    csm: str | None
+    deployment: float | None
+    deployment_band: str | None
+    depth: float | None
+    depth_band: str | None
+    breadth: float | None
+    breadth_band: str | None
+    composite: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ScoreRun:
+    """The result of scoring one date."""
+
+    as_of: date
+    rows: list[ScoreRow]
+    thresholds: Thresholds
+    calibrated_now: bool = False
+    warnings: list[str] = field(default_factory=list)
+    composite: bool = False
+
+
+def _num(v: Any) -> float | None:
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _composite(row: ScoreRow, weights: dict[str, float]) -> float | None:
+    parts = [(getattr(row, m), w) for m, w in weights.items() if getattr(row, m) is not None]
+    total = sum(w for _, w in parts)
+    return sum(v * w for v, w in parts) / total if parts and total else None
+
+
+def _rows(u: Universe, m: Measures, th: Thresholds, config: Config) -> list[ScoreRow]:
+    rows = []
+    comp = config.metrics.composite
+    for i, aid in enumerate(u.account_ids):
+        seg = u.segments[i]
+        vals = {k: _num(m.values(k)[i]) for k in MEASURES}
+        bands = {}
+        for k in MEASURES:
+            c = th.applied(seg, k)
+            bands[k] = band_of(vals[k], c.cuts) if c else None
+        row = ScoreRow(
+            aid,
+            u.names[i],
+            seg,
+            u.csms[i],
+            vals["deployment"],
+            bands["deployment"],
+            vals["depth"],
+            bands["depth"],
+            vals["breadth"],
+            bands["breadth"],
+        )
+        if comp.enabled:
+            row.composite = _composite(row, comp.weights)
+        rows.append(row)
+    return rows
+
+
+def _ensure_thresholds(store: Store, config: Config, d: date) -> tuple[Thresholds, bool]:
+    th = load_thresholds(store, config.metrics)
+    if th.stored:
+        return th, False
+    calibrate(store, config, d, apply=True)
+    return load_thresholds(store, config.metrics), True
+
+
+def _thresholds_for_reading(store: Store, config: Config, d: date) -> Thresholds:
+    """The stored thresholds, or (none stored yet) the ones calibration proposes, unstored."""
+    th = load_thresholds(store, config.metrics)
+    if th.stored:
+        return th
+    cal = calibrate(store, config, d, apply=False)
+    return Thresholds({(c.segment, c.measure): c for c in cal.proposed}, th.overrides)
+
+
+def _age_warning(th: Thresholds, d: date, recheck_days: int) -> list[str]:
+    if th.as_of is None:
+        return []
+    age = (d - date.fromisoformat(th.as_of)).days
+    if age > recheck_days:
+        return [
+            f"thresholds were calibrated on {th.as_of}, {age} days before {d}; recheck "
+            "them with `cstool thresholds calibrate`"
+        ]
+    return []
+
+
+def _snapshot_rows(iso: str, rows: list[ScoreRow]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            iso,
+            r.account_id,
+            r.name,
+            r.segment,
+            r.csm,
+            r.deployment,
+            r.deployment_band,
+            r.depth,
+            r.depth_band,
+            r.breadth,
+            r.breadth_band,
+            r.composite,
+        )
+        for r in rows
+    ]
+
+
+def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
+    """Score every active account on ``as_of`` and store the snapshot of that date."""
+    d = as_of or latest_usage_date(store)
+    th, calibrated = _ensure_thresholds(store, config, d)
+    u, (m,) = measure_dates(store, config, [d])
+    rows = _rows(u, m, th, config)
+    with store.transaction():
+        store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows))
+    return ScoreRun(
+        d,
+        rows,
+        th,
+        calibrated,
+        _age_warning(th, d, config.metrics.recheck_days),
+        config.metrics.composite.enabled,
+    )
+
+
+@dataclass
+class Backfill:
+    dates: list[date]
+    accounts: int
+    calibrated_now: bool
+
+
+def backfill(
+    store: Store,
+    config: Config,
+    start: date | None = None,
+    end: date | None = None,
+    every: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backfill:
+    """Store snapshots for ``end``, ``end - every``, ... back to ``start``, sharing the work.
+
+    ``end`` defaults to the latest usage day and ``start`` to eight weeks before ``end``.
+    """
+    end = end or latest_usage_date(store)
+    start = start or end - timedelta(weeks=8)
+    if every < 1:
+        raise InputError("--every must be at least 1 day", hint="e.g. --every 7")
+    if start > end:
+        raise InputError(f"--from {start} is after --to {end}", hint="swap the dates")
+    dates = []
+    d = end
+    while d >= start:
+        dates.append(d)
+        d -= timedelta(days=every)
+    dates.sort()
+    th, calibrated = _ensure_thresholds(store, config, end)
+    u, ms = measure_dates(store, config, dates, progress)
+    with store.transaction():
+        for m in ms:
+            iso = m.as_of.isoformat()
+            store.save_snapshot(iso, _snapshot_rows(iso, _rows(u, m, th, config)))
+    return Backfill(dates, len(u.account_ids), calibrated)
+
+
+def check_filters(bands: Sequence[str] = (), sort: str = "account_id") -> None:
+    """Refuse an unknown band or sort column (before any work is done or stored)."""
+    for b in bands:
+        if b not in BANDS:
+            raise InputError(f"unknown band {b!r}", hint=f"use {', '.join(BANDS)}")
+    if sort not in SCORE_COLUMNS and sort != "composite":
+        raise InputError(f"cannot sort by {sort!r}", hint=f"use one of {', '.join(SCORE_COLUMNS)}")
+
+
+def filter_rows(
+    rows: list[ScoreRow],
+    *,
+    segment: str | None = None,
+    csm: str | None = None,
+    bands: Sequence[str] = (),
+    sort: str = "account_id",
+) -> list[ScoreRow]:
+    """Rows matching the filters (a band filter matches any measure), sorted by ``sort``.
+
+    Missing values and bands sort last whatever the column.
+    """
+    check_filters(bands, sort)
+    out = [
+        r
+        for r in rows
+        if (segment is None or r.segment == segment)
+        and (csm is None or r.csm == csm)
+        and (not bands or any(getattr(r, f"{m}_band") in bands for m in MEASURES))
+    ]
+
+    def key(r: ScoreRow) -> tuple[Any, ...]:
+        v = getattr(r, sort)
+        if sort.endswith("_band"):
+            v = BAND_RANK[v] if v else None
+        missing = v is None
+        return (missing, v if not missing else 0, r.account_id)
+
+    return sorted(out, key=key)
+
+
+# -- explain -------------------------------------------------------------------------------
+@dataclass
+class MeasureExplained:
+    measure: str
+    value: float | None
+    band: str | None
+    cuts: Cuts | None
+    band_week_before: str | None
+
+
+@dataclass
+class Explanation:
+    account_id: str
+    name: str
+    segment: str
+    csm: str | None
+    as_of: date
+    licenses: float | None
+    activated: int
+    active: int
+    depth_window: tuple[date, date]
+    breadth_window: tuple[date, date]
+    features_used: list[str]
+    features_unused: list[str]
+    enabled_source: str
+    measures: list[MeasureExplained]
+
+
+def explain(
+    store: Store, config: Config, account_id: str, as_of: date | None = None
+) -> Explanation:
+    """The numbers behind one account's bands on ``as_of`` and a week earlier."""
+    d = as_of or latest_usage_date(store)
+    metrics = config.metrics
+    th = _thresholds_for_reading(store, config, d)
+    u, (before, now) = measure_dates(store, config, [d - timedelta(days=7), d])
+    try:
+        i = u.account_ids.index(account_id)
+    except ValueError:
+        raise NotFoundError(
+            f"no active account {account_id!r}", hint="see `cstool score` for the account ids"
+        ) from None
+    seg = u.segments[i]
+    parts = []
+    for k in MEASURES:
+        c = th.applied(seg, k)
+        v, vb = _num(now.values(k)[i]), _num(before.values(k)[i])
+        parts.append(
+            MeasureExplained(
+                k, v, band_of(v, c.cuts) if c else None, c, band_of(vb, c.cuts) if c else None
+            )
+        )
+    enabled = u.enabled[i]
+    used = [n for j, n in enumerate(u.feature_names) if enabled[j] and now.used[i, j]]
+    unused = [n for j, n in enumerate(u.feature_names) if enabled[j] and not now.used[i, j]]
+    lic = _num(u.licenses[i])
+    return Explanation(
+        account_id,
+        u.names[i],
+        seg,
+        u.csms[i],
+        d,
+        lic,
+        int(now.activated[i]),
+        int(now.active[i]),
+        (d - timedelta(days=metrics.depth_window_days - 1), d),
+        (d - timedelta(days=metrics.breadth_window_days - 1), d),
+        used,
+        unused,
+        u.enabled_source[i],
+        parts,
+    )
+
+
+# -- changes -------------------------------------------------------------------------------
+@dataclass
+class Mover:
+    group: str
+    account_id: str
+    name: str
+    measure: str
+    band_before: str | None
+    band_after: str | None
+    before: float | None
+    after: float | None
+
+    @property
+    def change(self) -> int:
+        return BAND_RANK.get(self.band_after or "", 0) - BAND_RANK.get(self.band_before or "", 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "change": self.change}
+
+
+@dataclass
+class GroupChange:
+    group: str
+    measure: str
+    accounts: int
+    up: int
+    down: int
+
+
+@dataclass
+class Changes:
+    as_of: date
+    compared_to: date
+    by: str
+    groups: list[GroupChange]
+    movers: list[Mover]
+
+
+def changes(
+    store: Store, as_of: date | None = None, weeks: int = 1, by: str = "segment"
+) -> Changes:
+    """Accounts whose bands moved between the snapshot at D and one 7·weeks earlier."""
+    if by not in ("segment", "csm"):
+        raise InputError(f"cannot group by {by!r}", hint="use --by segment or --by csm")
+    if weeks < 1:
+        raise InputError("--weeks must be at least 1", hint="e.g. --weeks 1")
+    dates = [date.fromisoformat(s) for s in store.snapshot_dates()]
+    if not dates:
+        raise InputError(
+            "there are no score snapshots yet",
+            hint="run `cstool score` (and `cstool score backfill` for history)",
+        )
+    d = as_of or max(dates)
+    if d not in dates:
+        raise InputError(f"there is no snapshot for {d}", hint=f"run `cstool score --as-of {d}`")
+    target = d - timedelta(days=7 * weeks)
+    older = [x for x in dates if x <= target]
+    if not older:
+        start = target - timedelta(days=7)
+        raise InputError(
+            f"there is no snapshot on or before {target} to compare {d} with",
+            hint=f"build history with `cstool score backfill --from {start} --to {d}`",
+        )
+    then = max(older)
+    old = {r["account_id"]: r for r in store.snapshot(then.isoformat())}
+    movers: list[Mover] = []
+    groups: dict[tuple[str, str], GroupChange] = {}
+    for r in store.snapshot(d.isoformat()):
+        g = r[by] or NO_SEGMENT
+        for k in MEASURES:
+            gc = groups.setdefault((g, k), GroupChange(g, k, 0, 0, 0))
+            gc.accounts += 1
+            o = old.get(r["account_id"])
+            if o is None:
+                continue
+            mv = Mover(g, r["account_id"], r["name"], k, o[f"{k}_band"], r[f"{k}_band"], o[k], r[k])
+            if mv.band_before and mv.band_after and mv.change != 0:
+                movers.append(mv)
+                if mv.change > 0:
+                    gc.up += 1
+                else:
+                    gc.down += 1
+    movers.sort(
+        key=lambda m: (m.change, (m.after or 0) - (m.before or 0), m.group, m.account_id, m.measure)
+    )
+    return Changes(d, then, by, sorted(groups.values(), key=lambda x: (x.group, x.measure)), movers)

@@ -1,0 +1,422 @@
+"""Adoption commands: ``score`` (with ``backfill`` and ``explain``), ``thresholds``, ``changes``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cstool.commands import state, workspace
+from cstool.console import (
+    Format,
+    band_text,
+    errors_to_exit,
+    message,
+    out,
+    pct,
+    render,
+    step_bar,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from cstool.store import Store
+    from cstool.workspace import Workspace
+
+app = typer.Typer(help="Score adoption: deployment, depth and breadth with coloured bands.")
+thresholds_app = typer.Typer(
+    help="Calibrate, review and show the band cut points.", no_args_is_help=True
+)
+
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Score date (default: latest usage day).",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+MEASURE_COLUMNS = ("deployment", "depth", "breadth")
+
+
+@contextmanager
+def _store(write: bool) -> Iterator[tuple[Workspace, Store]]:
+    from contextlib import nullcontext
+
+    from cstool.store import Store
+
+    ws = workspace()
+    with ws.writing() if write else nullcontext():
+        store = Store.open(ws.db_path)
+        try:
+            yield ws, store
+        finally:
+            store.close()
+
+
+def _day(d: datetime | None) -> date | None:
+    return d.date() if d else None
+
+
+def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
+    from rich.markup import escape
+
+    if column in MEASURE_COLUMNS and f"{column}_band" in row:
+        band = row[f"{column}_band"]
+        return f"{pct(value)} {band_text(band)}" if band else pct(value)
+    if column.endswith("_band"):
+        return band_text(value)
+    if column in (*MEASURE_COLUMNS, "composite", "before", "after"):
+        return pct(value)
+    return escape("" if value is None else str(value))
+
+
+@app.callback(invoke_without_command=True)
+def score(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
+    csm: Annotated[str | None, typer.Option(help="Only this CSM's accounts.")] = None,
+    band: Annotated[
+        str | None,
+        typer.Option(help="Only accounts with any measure in these bands, e.g. red,orange."),
+    ] = None,
+    sort: Annotated[
+        str,
+        typer.Option(help="Sort by a column, e.g. depth or breadth_band (ascending: worst first)."),
+    ] = "account_id",
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most N rows.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Score every active account and store the snapshot of the date.
+
+    Example: cstool score --segment SMB --band red,orange --sort depth
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from cstool import adoption
+
+    bands = [b.strip() for b in band.split(",") if b.strip()] if band else []
+    with errors_to_exit(), _store(write=True) as (ws, store):
+        adoption.check_filters(bands, sort)  # a typo must not store a snapshot
+        run = adoption.score(store, ws.resolved.config, _day(as_of))
+        rows = adoption.filter_rows(run.rows, segment=segment, csm=csm, bands=bands, sort=sort)
+    shown = rows[:limit] if limit else rows
+    if run.calibrated_now:
+        message(
+            f"No thresholds were stored yet: calibrated on the data of {run.as_of} and "
+            "stored them (review with `cstool thresholds show`)"
+        )
+    for w in run.warnings:
+        warn(w)
+    columns = list(adoption.SCORE_COLUMNS) + (["composite"] if run.composite else [])
+    if format is Format.table:
+        columns = [c for c in columns if not c.endswith("_band")]
+    render(
+        [r.as_dict() for r in shown],
+        columns,
+        format,
+        cell=_cell,
+        title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
+    )
+    if format is Format.table:
+        _band_summary(rows)
+    if not state.quiet:
+        message(f"Stored the snapshot of {run.as_of} ({len(run.rows):,} accounts)")
+
+
+def _band_summary(rows: list[Any]) -> None:
+    from rich.table import Table
+
+    from cstool.adoption import BANDS
+
+    t = Table(title="Accounts per band", title_justify="left", header_style="bold")
+    t.add_column("measure")
+    for b in (*BANDS, None):
+        t.add_column(band_text(b), justify="right")
+    for m in MEASURE_COLUMNS:
+        counts = [sum(1 for r in rows if getattr(r, f"{m}_band") == b) for b in (*BANDS, None)]
+        t.add_row(m, *[f"{c:,}" for c in counts])
+    out.print(t)
+
+
+@app.command("backfill")
+def backfill(
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--from",
+            formats=["%Y-%m-%d"],
+            help="Earliest date to score (default: 8 weeks before --to).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to",
+            formats=["%Y-%m-%d"],
+            help="Latest date to score (default: latest usage day).",
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[int, typer.Option(min=1, help="Days between snapshots.")] = 7,
+) -> None:
+    """Store snapshots for --to, --to minus --every days, ... back to --from.
+
+    Example: cstool score backfill --from 2026-08-01 --to 2026-11-20 --every 7
+    """
+    from cstool import adoption
+
+    with errors_to_exit(), _store(write=True) as (ws, store), step_bar("Scoring") as bar:
+        result = adoption.backfill(
+            store,
+            ws.resolved.config,
+            _day(start),
+            _day(end),
+            every,
+            progress=lambda done, total: bar("dates", done, total),
+        )
+    if result.calibrated_now:
+        message(
+            f"No thresholds were stored yet: calibrated on the data of {result.dates[-1]} "
+            "and stored them (review with `cstool thresholds show`)"
+        )
+    message(
+        f"Stored {len(result.dates)} snapshots from {result.dates[0]} to {result.dates[-1]} "
+        f"({result.accounts:,} accounts each)"
+    )
+
+
+@app.command("explain")
+def explain(
+    account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
+    as_of: AsOf = None,
+) -> None:
+    """Show the numbers behind an account's bands: users, windows, features, cut points.
+
+    Example: cstool score explain ACC-00042 --as-of 2026-11-20
+    """
+    from cstool import adoption
+
+    with errors_to_exit(), _store(write=False) as (ws, store):
+        e = adoption.explain(store, ws.resolved.config, account, _day(as_of))
+    from rich.markup import escape
+    from rich.table import Table
+
+    out.print(
+        f"[bold]{escape(e.account_id)}[/] {escape(e.name)}  segment "
+        f"{escape(e.segment)}, CSM {escape(e.csm or 'n/a')}, as of {e.as_of}"
+    )
+    lic = "n/a" if e.licenses is None else f"{e.licenses:,.0f}"
+    out.print(
+        f"licenses {lic}; activated users {e.activated:,}; active users "
+        f"{e.depth_window[0]}..{e.depth_window[1]}: {e.active:,}"
+    )
+    out.print(
+        f"features used {e.breadth_window[0]}..{e.breadth_window[1]} "
+        f"(enabled from the {e.enabled_source}): "
+        f"{escape(', '.join(e.features_used) or 'none')}"
+    )
+    out.print(f"features not used: {escape(', '.join(e.features_unused) or 'none')}")
+    t = Table(header_style="bold")
+    for c in (
+        "measure",
+        "value",
+        "band",
+        "week before",
+        "c20",
+        "c40",
+        "c60",
+        "c80",
+        "cut points from",
+    ):
+        t.add_column(c)
+    for m in e.measures:
+        cuts = m.cuts.cuts if m.cuts else (None,) * 4
+        src = (
+            "none"
+            if m.cuts is None
+            else (
+                f"{m.cuts.segment} ({m.cuts.source})"
+                if m.cuts.source != "override"
+                else "override in cstool.yaml"
+            )
+        )
+        t.add_row(
+            m.measure,
+            pct(m.value),
+            band_text(m.band),
+            band_text(m.band_week_before),
+            *[pct(c) for c in cuts],
+            escape(src),
+        )
+    out.print(t)
+
+
+@thresholds_app.command("calibrate")
+def calibrate(
+    as_of: AsOf = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Store the proposed cut points.")] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Propose cut points from the data's quintiles beside the current ones.
+
+    Example: cstool thresholds calibrate --as-of 2026-11-20 --apply
+    """
+    from cstool import adoption
+
+    with errors_to_exit(), _store(write=apply) as (ws, store):
+        cal = adoption.calibrate(store, ws.resolved.config, _day(as_of), apply=apply)
+    rows: list[dict[str, Any]] = []
+    for c in cal.proposed:
+        cur = cal.current.applied(c.segment, c.measure)
+        before = cal.counts_before.get((c.segment, c.measure), {})
+        after = cal.counts_after.get((c.segment, c.measure), {})
+        rows.append(
+            {
+                "segment": c.segment,
+                "measure": c.measure,
+                "n": c.n,
+                "current": None if cur is None else list(cur.cuts),
+                "proposed": list(c.cuts),
+                "before": {k: v for k, v in before.items() if v},
+                "after": {k: v for k, v in after.items() if v},
+            }
+        )
+    if format is Format.table:
+        for r in rows:
+            r["current"] = (
+                "none" if r["current"] is None else " ".join(pct(x) for x in r["current"])
+            )
+            r["proposed"] = " ".join(pct(x) for x in r["proposed"])
+            r["before"] = _counts(r["before"])
+            r["after"] = _counts(r["after"])
+    render(
+        rows,
+        ["segment", "measure", "n", "current", "proposed", "before", "after"],
+        format,
+        title=f"Cut points from the data of {cal.as_of} (c20 c40 c60 c80)",
+    )
+    for w in cal.warnings:
+        warn(w)
+    if cal.applied:
+        message(f"Stored {len(cal.proposed)} sets of cut points calibrated on {cal.as_of}")
+    elif not state.quiet:
+        message("Nothing stored; pass --apply to store these cut points")
+
+
+def _counts(c: dict[str, int]) -> str:
+    return " ".join(f"{band_text(b)} {n}" for b, n in c.items()) or "-"
+
+
+@thresholds_app.command("show")
+def show(format: FormatOpt = Format.table) -> None:
+    """List the stored cut points and the overrides from cstool.yaml, and which applies.
+
+    Example: cstool thresholds show --format json
+    """
+    from cstool import adoption
+
+    with errors_to_exit(), _store(write=False) as (ws, store):
+        th = adoption.load_thresholds(store, ws.resolved.config.metrics)
+    rows = []
+    for (seg, m), c in sorted(th.stored.items()):
+        applied = th.applied(seg, m)
+        rows.append(
+            {
+                "segment": seg,
+                "measure": m,
+                "c20": c.cuts[0],
+                "c40": c.cuts[1],
+                "c60": c.cuts[2],
+                "c80": c.cuts[3],
+                "n": c.n,
+                "calibrated_on": c.as_of,
+                "applies": "override" if applied and applied.source == "override" else "calibrated",
+            }
+        )
+    for seg, per in sorted(th.overrides.items()):
+        for m, cuts in sorted(per.items()):
+            rows.append(
+                {
+                    "segment": seg,
+                    "measure": m,
+                    "c20": cuts[0],
+                    "c40": cuts[1],
+                    "c60": cuts[2],
+                    "c80": cuts[3],
+                    "n": None,
+                    "calibrated_on": None,
+                    "applies": "override (cstool.yaml)",
+                }
+            )
+    if not rows and not state.quiet:
+        message(
+            "No thresholds stored yet; run `cstool thresholds calibrate --apply` or `cstool score`"
+        )
+    cols = ["segment", "measure", "c20", "c40", "c60", "c80", "n", "calibrated_on", "applies"]
+    render(
+        rows,
+        cols,
+        format,
+        title="Band cut points",
+        cell=lambda c, v, r: (
+            pct(v) if c.startswith("c") and c[1:].isdigit() else ("" if v is None else str(v))
+        ),
+    )
+
+
+def changes(
+    as_of: AsOf = None,
+    weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
+    by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
+    format: FormatOpt = Format.table,
+) -> None:
+    """Show who moved bands since the snapshot a week (or --weeks) earlier, worst drops first.
+
+    Example: cstool changes --by csm --weeks 2
+    """
+    from cstool import adoption
+
+    with errors_to_exit(), _store(write=False) as (_, store):
+        ch = adoption.changes(store, _day(as_of), weeks, by)
+    cols = [
+        "group",
+        "account_id",
+        "name",
+        "measure",
+        "band_before",
+        "band_after",
+        "before",
+        "after",
+        "change",
+    ]
+    movers = [m.as_dict() for m in ch.movers]
+    if format is Format.table:
+        from rich.table import Table
+
+        t = Table(
+            title=f"Band moves by {ch.by}, {ch.compared_to} -> {ch.as_of}",
+            title_justify="left",
+            header_style="bold",
+        )
+        for c in ("group", "measure", "accounts", "up", "down"):
+            t.add_column(c, justify="right" if c in ("accounts", "up", "down") else "left")
+        for g in ch.groups:
+            t.add_row(
+                g.group, g.measure, f"{g.accounts:,}", f"[green]{g.up:,}[/]", f"[red]{g.down:,}[/]"
+            )
+        out.print(t)
+    render(movers, cols, format, cell=_cell, title=f"Movers ({len(movers):,})")
+
+
+def register(app_root: typer.Typer) -> None:
+    app_root.add_typer(app, name="score")
+    app_root.add_typer(thresholds_app, name="thresholds")
+    app_root.command("changes")(changes)

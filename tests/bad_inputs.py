@@ -1,0 +1,163 @@
+"""The catalogue of bad inputs, shared by the library and the CLI tests.
+
+Each case is a file that must be refused with exit 1, a message that says where (file, line,
+record, column) and what, and no change to the database. The workspace holds accounts A1, A2
+and users U1 (of A1), U2 (of A2) when the file is loaded.
+"""
+
+from __future__ import annotations
+
+USAGE = "date,account_id,user_id,feature,events\n"
+
+# id: (kind, file content, fragments the error must contain, including the location)
+BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
+    "wrong_encoding": (
+        "accounts",
+        b"account_id,name\nA3,Gamma\nA4,Caf\xe9\n",
+        ["accounts.csv: line 3: bytes that are not valid utf-8 (b'\\xe9')", "--encoding cp1252"],
+    ),
+    "truncated_character": (
+        "accounts",
+        b"account_id,name\nA3,Caf\xc3",
+        ["accounts.csv: line 2: the file ends in the middle of a utf-8 character"],
+    ),
+    "nul_byte": (
+        "accounts",
+        b"account_id,name\nA3,Gamma\nA4,Ca\x00fe\n",
+        ["accounts.csv: line 3: the file contains a NUL byte"],
+    ),
+    "too_many_fields": (
+        "accounts",
+        "account_id,name\nA3,Gamma\nA4,Delta,extra\n",
+        ["accounts.csv: line 3 (record 2): has 3 fields, the header has 2"],
+    ),
+    "too_few_fields": (
+        "accounts",
+        "account_id,name,csm\nA3,Gamma,Kim\nA4\n",
+        ["accounts.csv: line 3 (record 2): has 1 field, the header has 3"],
+    ),
+    "duplicate_header": (
+        "accounts",
+        "account_id,name,name\nA3,Gamma,G\n",
+        ["accounts.csv: line 1, column name: duplicate header 'name' (fields 2 and 3)"],
+    ),
+    "empty_header": (
+        "accounts",
+        "account_id,,name\nA3,x,Gamma\n",
+        ["accounts.csv: line 1: header field 2 is empty"],
+    ),
+    "missing_required_column": (
+        "accounts",
+        "account_id,industry\nA3,Retail\n",
+        ["accounts.csv: line 1: missing required column: name", "exports.accounts.columns"],
+    ),
+    "duplicate_key": (
+        "accounts",
+        "account_id,name\nA3,Gamma\nA3,Gamma again\n",
+        [
+            "accounts.csv: line 3 (record 2), column account_id: "
+            "duplicate key 'A3'; first seen at record 1"
+        ],
+    ),
+    "missing_value": (
+        "accounts",
+        "account_id,name\nA3,   \n",
+        ["accounts.csv: line 2 (record 1), column name: a value is required"],
+    ),
+    "bad_date": (
+        "accounts",
+        "account_id,name,renewal_date\nA3,Gamma,2026-02-30\n",
+        [
+            "accounts.csv: line 2 (record 1), column renewal_date: "
+            "'2026-02-30' is not a date in the format %Y-%m-%d"
+        ],
+    ),
+    "bad_number": (
+        "accounts",
+        "account_id,name,arr\nA3,Gamma,12k\n",
+        ["accounts.csv: line 2 (record 1), column arr: '12k' is not a number"],
+    ),
+    "bad_whole_number": (
+        "accounts",
+        "account_id,name,licenses_purchased\nA3,Gamma,1.5\n",
+        ["accounts.csv: line 2 (record 1), column licenses_purchased: '1.5' is not a whole number"],
+    ),
+    "negative_licenses": (
+        "accounts",
+        "account_id,name,licenses_purchased\nA3,Gamma,-3\n",
+        ["accounts.csv: line 2 (record 1), column licenses_purchased: '-3' is below the minimum 0"],
+    ),
+    "negative_events": (
+        "usage",
+        USAGE + "2026-01-05,A1,U1,reports,-2\n",
+        ["usage.csv: line 2 (record 1), column events: '-2' is below the minimum 0"],
+    ),
+    "bad_boolean": (
+        "users",
+        "user_id,account_id,is_advocate\nU3,A1,maybe\n",
+        [
+            "users.csv: line 2 (record 1), column is_advocate: "
+            "'maybe' is not true/false, yes/no or 1/0"
+        ],
+    ),
+    "above_maximum": (
+        "nps",
+        "response_id,date,account_id,score\nR1,2026-01-05,A1,11\n",
+        ["nps.csv: line 2 (record 1), column score: '11' is above the maximum 10"],
+    ),
+    "not_a_choice": (
+        "activities",
+        "activity_id,account_id,date,type\nX1,A1,2026-01-05,lunch\n",
+        ["activities.csv: line 2 (record 1), column type: 'lunch' is not one of call, meeting"],
+    ),
+    "bad_timestamp": (
+        "email_events",
+        "message_id,event,timestamp,url\nm1,open,yesterday,\n",
+        [
+            "email_events.csv: line 2 (record 1), column timestamp: "
+            "'yesterday' is not a date in the format ISO 8601 date and time"
+        ],
+    ),
+    "unknown_account": (
+        "users",
+        "user_id,account_id\nU3,A9\n",
+        ["users.csv: line 2 (record 1), column account_id: account_id 'A9' is not a known account"],
+    ),
+    "unknown_user": (
+        "usage",
+        USAGE + "2026-01-05,A1,U9,reports,1\n",
+        ["usage.csv: line 2 (record 1), column user_id: user_id 'U9' is not a known user"],
+    ),
+    "wrong_account_for_user": (
+        "usage",
+        USAGE + "2026-01-05,A2,U1,reports,1\n",
+        [
+            "usage.csv: line 2 (record 1), column account_id: "
+            "account_id 'A2' is not the account of user 'U1' ('A1')"
+        ],
+    ),
+    "usage_duplicate_key": (
+        "usage",
+        USAGE + "2026-01-05,A1,U1,reports,1\n2026-01-05,A1,U1,reports,2\n",
+        [
+            "usage.csv: line 3 (record 2), column date, user_id, feature: "
+            "duplicate key (date, user_id, feature); first seen at record 1"
+        ],
+    ),
+    "empty_file": ("accounts", b"", ["accounts.csv: the file is empty"]),
+    "header_only": (
+        "accounts",
+        "account_id,name\n",
+        ["accounts.csv: line 2: the file has a header but no rows"],
+    ),
+    "unclosed_quote": (
+        "accounts",
+        'account_id,name\nA3,Gamma\nA4,"Delta\nA5,Epsilon\n',
+        ["accounts.csv: line 3: a quoted field that starts on this line is never closed"],
+    ),
+    "newline_in_field_before_bad_row": (
+        "accounts",
+        'account_id,name\nA3,"Gamma\nCorp"\nA4,Delta\nA5,"Epsilon\n\nInc"\n,Nameless\n',
+        ["accounts.csv: line 8 (record 4), column account_id: a value is required"],
+    ),
+}

@@ -1,0 +1,125 @@
+"""``cstool config show`` through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+from typer.testing import Result
+
+from cstool.workspace import Workspace
+
+Cli = Callable[..., Result]
+
+
+def _settings(result: Result) -> dict[str, dict[str, object]]:
+    return {s["key"]: s for s in json.loads(result.stdout)}
+
+
+def test_show_json_names_the_env_source(cli: Cli, ws: Workspace) -> None:
+    """An environment override shows its value and the variable it came from."""
+    result = cli(
+        "-w", "ws", "config", "show", "--format", "json",
+        env={"CSTOOL_METRICS_DEPTH_WINDOW_DAYS": "28"},
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    settings = _settings(result)
+    assert settings["metrics.depth_window_days"] == {
+        "key": "metrics.depth_window_days",
+        "value": 28,
+        "source": "env CSTOOL_METRICS_DEPTH_WINDOW_DAYS",
+    }
+    assert settings["metrics.breadth_window_days"]["source"] == "cstool.yaml"
+    assert settings["sender.reply_to"] == {
+        "key": "sender.reply_to",
+        "value": None,
+        "source": "default",
+    }
+
+
+def test_show_json_without_env(cli: Cli, ws: Workspace) -> None:
+    """Without overrides the file's values are shown with the file as their source."""
+    result = cli("-w", "ws", "config", "show", "--format", "json")
+    assert result.exit_code == 0
+    setting = _settings(result)["metrics.depth_window_days"]
+    assert (setting["value"], setting["source"]) == (7, "cstool.yaml")
+
+
+def test_show_csv_columns(cli: Cli, ws: Workspace) -> None:
+    """--format csv has the columns key, value, source."""
+    result = cli("-w", "ws", "config", "show", "--format", "csv")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "key,value,source"
+    table = {r["key"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert table["company"] == {"key": "company", "value": "Acme", "source": "cstool.yaml"}
+
+
+def test_show_table(cli: Cli, ws: Workspace) -> None:
+    """The table is titled with the config path and shows values as JSON."""
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[0] == str(ws.config_path)
+    assert "metrics.depth_window_days" in result.stdout
+    assert '"Acme"' in result.stdout
+
+
+def test_unknown_key(cli: Cli, ws: Workspace) -> None:
+    """An unknown key fails with exit 1, naming the file, line and key path."""
+    ws.config_path.write_text(
+        "version: 1\nmetrics:\n  depth_window_days: 7\n  bogus: 3\n", encoding="utf-8"
+    )
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: cstool.yaml: line 4: metrics.bogus: unknown key\n"
+        "hint: see `cstool config show` for the valid keys and their values\n"
+    )
+
+
+def test_invalid_yaml(cli: Cli, ws: Workspace) -> None:
+    """Invalid YAML fails with exit 1 and the line of the problem."""
+    ws.config_path.write_text('version: 1\ncompany: "Acme\nmetrics: {}\n', encoding="utf-8")
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: cstool.yaml: line ")
+    assert "not valid YAML" in result.stderr
+    assert "hint: fix the YAML syntax" in result.stderr
+
+
+def test_bad_env_value(cli: Cli, ws: Workspace) -> None:
+    """An invalid environment override fails with exit 1 and names the variable."""
+    result = cli(
+        "-w", "ws", "config", "show", env={"CSTOOL_SENDING_SMTP_PORT": "many"}
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: environment variable CSTOOL_SENDING_SMTP_PORT: sending.smtp_port: "
+    )
+    assert result.stderr.endswith("hint: fix or unset CSTOOL_SENDING_SMTP_PORT\n")
+
+
+@pytest.mark.parametrize("command", [["status"], ["load", "accounts", "a.csv"]])
+def test_bad_config_stops_every_command(cli: Cli, ws: Workspace, command: list[str]) -> None:
+    """A broken cstool.yaml is reported by any command that opens the workspace."""
+    ws.config_path.write_text("version: 1\nexports:\n  acounts: {}\n", encoding="utf-8")
+    (ws.root.parent / "a.csv").write_text("account_id,name\nA1,Acme\n", encoding="utf-8")
+    result = cli("-w", "ws", *command)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: cstool.yaml: line 3: exports.acounts: unknown export kind\n"
+    )
+
+
+def test_show_outside_a_workspace(cli: Cli) -> None:
+    """config show outside a workspace fails with exit 1 and a hint."""
+    result = cli("config", "show")
+    assert result.exit_code == 1
+    assert "no cstool workspace here" in result.stderr
+    assert "hint: " in result.stderr

@@ -1,0 +1,92 @@
+"""The CSV home: prescan, writing CSV that reads back, and atomic writes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cstool.csvfile import prescan, read_header, to_csv_text, write_csv_atomic
+from cstool.errors import InputError
+
+CELL = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+    st.sampled_from(["\r", "\n", "\r\n", "a\rb", '"', ",", " lead", "=1+1"]),
+)
+ROWS = st.lists(st.lists(CELL, min_size=2, max_size=2), max_size=6)
+
+
+def _read(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@given(rows=ROWS)
+def test_to_csv_text_reads_back(rows: list[list[str]]) -> None:
+    """Any cells written by to_csv_text read back unchanged, a lone CR included."""
+    assert _read(to_csv_text(["a", "b"], rows)) == [["a", "b"], *rows]
+
+
+@given(rows=ROWS)
+def test_write_csv_atomic_reads_back(rows: list[list[str]]) -> None:
+    """write_csv_atomic writes a file that reads back unchanged and leaves no temp file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "out" / "x.csv"
+        write_csv_atomic(path, ["a", "b"], rows)
+        with path.open(encoding="utf-8", newline="") as f:
+            assert list(csv.reader(f)) == [["a", "b"], *rows]
+        assert [p.name for p in path.parent.iterdir()] == ["x.csv"]
+
+
+def test_to_csv_text_line_ends_and_none() -> None:
+    """Output uses '\\n' line ends; None and numbers are written plainly."""
+    assert to_csv_text(["k", "n"], [["x", 1], ["y", None]]) == "k,n\nx,1\ny,\n"
+
+
+def test_prescan_hashes_the_bytes(tmp_path: Path) -> None:
+    """prescan returns the file's SHA-256, size and the codec to read it with."""
+    data = "\ufeffa,b\n1,2\n".encode()
+    (tmp_path / "x.csv").write_bytes(data)
+    scan = prescan(tmp_path / "x.csv", "utf-8")
+    assert scan.sha256 == hashlib.sha256(data).hexdigest()
+    assert (scan.size, scan.encoding) == (len(data), "utf-8-sig")
+
+
+def test_prescan_reports_progress(tmp_path: Path) -> None:
+    """prescan reports the bytes it has read."""
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    seen: list[int] = []
+    prescan(tmp_path / "x.csv", "utf-8", seen.append)
+    assert sum(seen) == 8
+
+
+def test_prescan_accepts_a_stray_quote(tmp_path: Path) -> None:
+    """A quote inside an unquoted field is text, not an unclosed field."""
+    (tmp_path / "x.csv").write_text('a,b\n1,27" screen\n2,"ok"\n', encoding="utf-8")
+    assert prescan(tmp_path / "x.csv", "utf-8").size == 24
+
+
+def test_prescan_names_the_line_of_an_unclosed_quote(tmp_path: Path) -> None:
+    """A field whose quote never closes is reported at the line it opens."""
+    (tmp_path / "x.csv").write_text('a,b\r\n1,"ok\r\n"\r\n2,"open\r\n3,x\r\n', encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        prescan(tmp_path / "x.csv", "utf-8")
+    assert str(e.value) == "x.csv: line 4: a quoted field that starts on this line is never closed"
+
+
+def test_unknown_encoding(tmp_path: Path) -> None:
+    """An encoding Python does not know is an input error with a hint."""
+    (tmp_path / "x.csv").write_text("a\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        prescan(tmp_path / "x.csv", "klingon")
+
+
+def test_read_header_drops_the_bom(tmp_path: Path) -> None:
+    """The header's first name does not carry the byte order mark."""
+    (tmp_path / "x.csv").write_bytes(b'\xef\xbb\xbfaccount_id,"Name, full"\r\n1,2\r\n')
+    assert read_header(tmp_path / "x.csv", "utf-8-sig") == ["account_id", "Name, full"]
