@@ -10,7 +10,8 @@ For an account on date D:
   distinct users used with events > 0 in the breadth window.
 
 The windows end on D and include it. Work is shared between dates: the active usage of the
-whole span is read once, packed one integer per row, and each date is a few array operations.
+whole span is read once into arrays grouped by day, so each date's windows are slices and each
+date is a few array operations over its own rows.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ BANDS = ("green", "lime", "yellow", "orange", "red")
 BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
 ALL_SEGMENTS = "*"
 NO_SEGMENT = "(none)"
-_UID_BITS, _FID_BITS = 28, 15
 SCORE_COLUMNS = (
     "account_id",
     "name",
@@ -135,7 +135,6 @@ class Universe:
     licenses: Any  # float array, NaN when missing or 0
     user_acct: Any  # int array by uid: account index, -1 for users of inactive accounts
     user_activated: Any  # int array by uid: day activated (activated_at or first usage)
-    user_activated_at: Any  # int array by uid: activated_at day, or a large sentinel
     enabled: Any  # bool [accounts x features]
     weights: Any  # float [features]
     feature_names: list[str]
@@ -153,17 +152,13 @@ def universe(store: Store, metrics: MetricsConfig) -> Universe:
     accts = store.scoring_accounts(metrics.segment_field)
     index = {a[0]: i for i, a in enumerate(accts)}
     licenses = np.array([float(a[4]) if a[4] else np.nan for a in accts], dtype=float)
-    users = store.scoring_users()
-    size = max((u[0] for u in users), default=0) + 1
+    by_account = list(store.scoring_users(_NEVER))
+    size = max((int(uids.max()) + 1 for _, uids, _ in by_account if len(uids)), default=1)
     user_acct = np.full(size, -1, dtype=np.int64)
     activated = np.full(size, _NEVER, dtype=np.int64)
-    activated_at = np.full(size, _NEVER, dtype=np.int64)
-    for uid, account_id, act_at, first_day in users:
-        user_acct[uid] = index.get(account_id, -1)
-        if act_at:
-            activated_at[uid] = activated[uid] = day_number(date.fromisoformat(act_at))
-        elif first_day is not None:
-            activated[uid] = first_day
+    for account_id, uids, days in by_account:
+        user_acct[uids] = index.get(account_id, -1)
+        activated[uids] = days
     catalogue = store.feature_catalogue()
     exported: dict[int, list[str]] = {}
     for account_id, feature, on in store.enabled_features():
@@ -206,7 +201,6 @@ def universe(store: Store, metrics: MetricsConfig) -> Universe:
         licenses=licenses,
         user_acct=user_acct,
         user_activated=activated,
-        user_activated_at=activated_at,
         enabled=enabled,
         weights=weights,
         feature_names=names,
@@ -235,23 +229,49 @@ class Measures:
 
 @dataclass
 class ActiveUsage:
-    """Active usage rows of a span of days, unpacked into arrays."""
+    """Active usage rows of a span of days by users of active accounts, grouped by day.
 
-    day: Any
-    uid: Any
-    fid: Any
+    The rows of ``days[i]`` are ``starts[i]:starts[i + 1]``, so a window of days is a slice:
+    each date of a backfill costs a few array operations over its own rows only.
+    """
+
+    days: Any  # int array: the days with rows, ascending
+    starts: Any  # int array, len(days) + 1: where each day's rows start
+    uid: Any  # int array per row
+    cell: Any  # int array per row: account index * features + feature column
+
+    def window(self, d: int, days: int) -> slice:
+        """The rows of the ``days`` days ending on day ``d``, both ends included."""
+        import numpy as np
+
+        first = int(np.searchsorted(self.days, d - days + 1, side="left"))
+        last = int(np.searchsorted(self.days, d, side="right"))
+        return slice(int(self.starts[first]), int(self.starts[last]))
 
 
-def read_active(store: Store, first_day: int, last_day: int) -> ActiveUsage:
+def read_active(store: Store, u: Universe, first_day: int, last_day: int) -> ActiveUsage:
+    """The active usage of ``first_day`` .. ``last_day`` of the accounts in ``u``."""
     import numpy as np
 
-    packed = store.active_usage(first_day, last_day, _UID_BITS, _FID_BITS)
-    mask_f = (1 << _FID_BITS) - 1
-    mask_u = (1 << _UID_BITS) - 1
+    n_users, n_feat = len(u.user_acct), len(u.feature_names)
+    fid_bits = max(len(u.fid_col) - 1, 1).bit_length()
+    uid_type = np.int32 if n_users < 2**31 else np.int64
+    cell_type = np.int32 if len(u.account_ids) * n_feat < 2**31 else np.int64
+    days, uids, cells = [], [], []
+    # Day by day, so that only compact arrays of the kept rows outlive the loop.
+    for day, key in store.active_usage(first_day, last_day, fid_bits):
+        uid, fid = key >> fid_bits, key & ((1 << fid_bits) - 1)
+        acct = np.where(uid < n_users, u.user_acct[np.minimum(uid, n_users - 1)], -1)
+        col = u.fid_col[fid]
+        keep = (acct >= 0) & (col >= 0)
+        days.append(day)
+        uids.append(uid[keep].astype(uid_type))
+        cells.append((acct[keep] * n_feat + col[keep]).astype(cell_type))
     return ActiveUsage(
-        day=(packed >> (_UID_BITS + _FID_BITS)).astype(np.int32),
-        uid=((packed >> _FID_BITS) & mask_u).astype(np.int64),
-        fid=(packed & mask_f).astype(np.int64),
+        days=np.array(days, dtype=np.int64),
+        starts=np.concatenate(([0], np.cumsum([len(x) for x in uids], dtype=np.int64))),
+        uid=np.concatenate(uids) if uids else np.empty(0, dtype=uid_type),
+        cell=np.concatenate(cells) if cells else np.empty(0, dtype=cell_type),
     )
 
 
@@ -262,26 +282,28 @@ def measures_at(u: Universe, usage: ActiveUsage, as_of: date, metrics: MetricsCo
     d = day_number(as_of)
     n_acc = len(u.account_ids)
     n_feat = len(u.feature_names)
-    uid_ok = usage.uid < len(u.user_acct)
-    acct_of_row = np.where(uid_ok, u.user_acct[np.minimum(usage.uid, len(u.user_acct) - 1)], -1)
 
-    activated_user = u.user_activated <= d
-    has_acct = u.user_acct >= 0
-    activated = np.bincount(u.user_acct[activated_user & has_acct], minlength=n_acc)
+    activated_user = (u.user_activated <= d) & (u.user_acct >= 0)
+    activated = np.bincount(u.user_acct[activated_user], minlength=n_acc)
 
-    in_depth = (usage.day > d - metrics.depth_window_days) & (usage.day <= d) & (acct_of_row >= 0)
-    active_uids = np.unique(usage.uid[in_depth])
-    active_uids = active_uids[activated_user[active_uids]]
-    active = np.bincount(u.user_acct[active_uids], minlength=n_acc)
+    # Active: activated users with a row in the depth window (rows are all events > 0).
+    seen = np.zeros(len(u.user_acct), dtype=bool)
+    seen[usage.uid[usage.window(d, metrics.depth_window_days)]] = True
+    active = np.bincount(u.user_acct[seen & activated_user], minlength=n_acc)
 
-    in_breadth = (
-        (usage.day > d - metrics.breadth_window_days) & (usage.day <= d) & (acct_of_row >= 0)
-    )
-    cols = u.fid_col[usage.fid[in_breadth]]
-    pairs = np.unique(usage.uid[in_breadth] * (n_feat + 1) + cols)
-    p_uid, p_col = pairs // (n_feat + 1), pairs % (n_feat + 1)
-    users_per = np.bincount(u.user_acct[p_uid] * n_feat + p_col, minlength=n_acc * n_feat)
-    used = users_per.reshape(n_acc, n_feat) >= metrics.breadth_min_users
+    # Used: (account, feature) cells with at least breadth_min_users distinct users.
+    w = usage.window(d, metrics.breadth_window_days)
+    if metrics.breadth_min_users <= 1:
+        used_flat = np.zeros(n_acc * n_feat, dtype=bool)
+        used_flat[usage.cell[w]] = True
+    else:
+        # Rows are distinct per (day, user, feature); a user counts once per cell however
+        # many days they used it.
+        pairs = np.sort(usage.cell[w].astype(np.int64) * len(u.user_acct) + usage.uid[w])
+        distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+        users_per = np.bincount(distinct // len(u.user_acct), minlength=n_acc * n_feat)
+        used_flat = users_per >= metrics.breadth_min_users
+    used = used_flat.reshape(n_acc, n_feat)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         deployment = np.minimum(1.0, activated / u.licenses)
@@ -304,7 +326,7 @@ def measure_dates(
     window = max(metrics.depth_window_days, metrics.breadth_window_days)
     lo = day_number(min(dates)) - window + 1
     hi = day_number(max(dates))
-    usage = read_active(store, lo, hi)
+    usage = read_active(store, u, lo, hi)
     out = []
     for i, d in enumerate(sorted(dates)):
         out.append(measures_at(u, usage, d, metrics))
@@ -415,6 +437,13 @@ def calibrate(
     """Propose cut points from the data at ``as_of``; store them when ``apply``."""
     d = as_of or latest_usage_date(store)
     u, (m,) = measure_dates(store, config, [d])
+    return _calibrate(store, config, u, m, apply=apply)
+
+
+def _calibrate(
+    store: Store, config: Config, u: Universe, m: Measures, *, apply: bool
+) -> Calibration:
+    """Calibrate on measures already computed (scoring shares them)."""
     current = load_thresholds(store, config.metrics)
     proposed = _propose(u, m, config.metrics)
     if not proposed:
@@ -424,7 +453,7 @@ def calibrate(
         )
     new = Thresholds({(c.segment, c.measure): c for c in proposed}, current.overrides)
     cal = Calibration(
-        d,
+        m.as_of,
         proposed,
         current,
         _band_counts(u, m, current),
@@ -493,12 +522,14 @@ def _composite(row: ScoreRow, weights: dict[str, float]) -> float | None:
 def _rows(u: Universe, m: Measures, th: Thresholds, config: Config) -> list[ScoreRow]:
     rows = []
     comp = config.metrics.composite
+    cuts = {(seg, k): th.applied(seg, k) for seg in set(u.segments) for k in MEASURES}
+    values = {k: [_num(v) for v in m.values(k).tolist()] for k in MEASURES}
     for i, aid in enumerate(u.account_ids):
         seg = u.segments[i]
-        vals = {k: _num(m.values(k)[i]) for k in MEASURES}
+        vals = {k: values[k][i] for k in MEASURES}
         bands = {}
         for k in MEASURES:
-            c = th.applied(seg, k)
+            c = cuts[seg, k]
             bands[k] = band_of(vals[k], c.cuts) if c else None
         row = ScoreRow(
             aid,
@@ -518,20 +549,23 @@ def _rows(u: Universe, m: Measures, th: Thresholds, config: Config) -> list[Scor
     return rows
 
 
-def _ensure_thresholds(store: Store, config: Config, d: date) -> tuple[Thresholds, bool]:
+def _ensure_thresholds(
+    store: Store, config: Config, u: Universe, m: Measures
+) -> tuple[Thresholds, bool]:
+    """The stored thresholds, or (none stored yet) ones calibrated on ``m`` and stored."""
     th = load_thresholds(store, config.metrics)
     if th.stored:
         return th, False
-    calibrate(store, config, d, apply=True)
+    _calibrate(store, config, u, m, apply=True)
     return load_thresholds(store, config.metrics), True
 
 
-def _thresholds_for_reading(store: Store, config: Config, d: date) -> Thresholds:
+def _thresholds_for_reading(store: Store, config: Config, u: Universe, m: Measures) -> Thresholds:
     """The stored thresholds, or (none stored yet) the ones calibration proposes, unstored."""
     th = load_thresholds(store, config.metrics)
     if th.stored:
         return th
-    cal = calibrate(store, config, d, apply=False)
+    cal = _calibrate(store, config, u, m, apply=False)
     return Thresholds({(c.segment, c.measure): c for c in cal.proposed}, th.overrides)
 
 
@@ -570,8 +604,8 @@ def _snapshot_rows(iso: str, rows: list[ScoreRow]) -> list[tuple[Any, ...]]:
 def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
     """Score every active account on ``as_of`` and store the snapshot of that date."""
     d = as_of or latest_usage_date(store)
-    th, calibrated = _ensure_thresholds(store, config, d)
     u, (m,) = measure_dates(store, config, [d])
+    th, calibrated = _ensure_thresholds(store, config, u, m)
     rows = _rows(u, m, th, config)
     with store.transaction():
         store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows))
@@ -616,8 +650,8 @@ def backfill(
         dates.append(d)
         d -= timedelta(days=every)
     dates.sort()
-    th, calibrated = _ensure_thresholds(store, config, end)
     u, ms = measure_dates(store, config, dates, progress)
+    th, calibrated = _ensure_thresholds(store, config, u, ms[-1])  # ms[-1] is of ``end``
     with store.transaction():
         for m in ms:
             iso = m.as_of.isoformat()
@@ -699,8 +733,8 @@ def explain(
     """The numbers behind one account's bands on ``as_of`` and a week earlier."""
     d = as_of or latest_usage_date(store)
     metrics = config.metrics
-    th = _thresholds_for_reading(store, config, d)
     u, (before, now) = measure_dates(store, config, [d - timedelta(days=7), d])
+    th = _thresholds_for_reading(store, config, u, now)
     try:
         i = u.account_ids.index(account_id)
     except ValueError:

@@ -13,7 +13,8 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -310,7 +311,10 @@ def _is_text(key: str) -> bool:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-    return annotation is str or str in get_args(annotation)
+    if annotation is str:
+        return True
+    # str | None, but not list[str] or dict[str, ...], which are read as YAML.
+    return get_origin(annotation) in (Union, UnionType) and str in get_args(annotation)
 
 
 def _env_value(key: str, raw: str) -> Any:
@@ -324,6 +328,13 @@ def _env_value(key: str, raw: str) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
         return raw
+
+
+def _mark(sources: dict[str, str], key: str, value: Any, source: str) -> None:
+    """Record the source of ``key`` and, when its value is a mapping, of the leaves in it."""
+    sources[key] = source
+    if isinstance(value, Mapping):
+        sources.update((k, source) for k, _ in _leaves(value, key + "."))
 
 
 def resolve(
@@ -344,12 +355,12 @@ def resolve(
         if var in env:
             value = _env_value(key, env[var])
             _set_dotted(merged, key, value)
-            sources[key] = f"env {var}"
+            _mark(sources, key, value, f"env {var}")
             overridden = True
     for key, value in (flags or {}).items():
         if value is not None:
             _set_dotted(merged, key, value)
-            sources[key] = "flag"
+            _mark(sources, key, value, "flag")
             overridden = True
     config = _validate(merged, "", "environment or flags", sources) if overridden else file_config
     settings = tuple(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from cstool.errors import InputError, Location
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 CHUNK = 1 << 20
 BATCH_BYTES = 4 << 20
@@ -168,7 +168,7 @@ class BadRecord:
 class Batch:
     """A block of records, each cell text, and the record number of each row."""
 
-    frame: pd.DataFrame
+    columns: list[Any]  # pyarrow string arrays, one per header field
     records: Any  # numpy int64 array: 1-based record number (header is record 0)
     bytes_done: int
 
@@ -228,9 +228,7 @@ class BatchReader:
             recs = candidates[~np.isin(candidates, skipped)][:n]
             if n:
                 seen = int(recs[-1])
-            frame = rb.to_pandas()
-            frame.columns = names
-            yield Batch(frame, recs, counter.count)
+            yield Batch(list(rb.columns), recs, counter.count)
         raw.close()
 
 
@@ -250,6 +248,22 @@ class _Counting(io.RawIOBase):
         return n
 
 
+def iter_records(path: Path, encoding: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(record, line it starts on, fields) of every record; the header is record 0.
+
+    Blank lines are not records, as for the batch reader, so record numbers agree.
+    """
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        start = 1
+        rec = 0
+        for fields in reader:
+            if fields:
+                yield rec, start, fields
+                rec += 1
+            start = reader.line_num + 1
+
+
 def record_lines(path: Path, encoding: str, records: Iterable[int]) -> dict[int, int]:
     """Physical line on which each wanted record starts (record 1 is the first data row)."""
     wanted = set(records)
@@ -257,15 +271,11 @@ def record_lines(path: Path, encoding: str, records: Iterable[int]) -> dict[int,
     if not wanted:
         return out
     last = max(wanted)
-    with path.open(encoding=encoding, newline="") as f:
-        reader = csv.reader(f)
-        start = 1
-        for rec, _ in enumerate(reader):
-            if rec in wanted:
-                out[rec] = start
-            if rec >= last:
-                break
-            start = reader.line_num + 1
+    for rec, line, _ in iter_records(path, encoding):
+        if rec in wanted:
+            out[rec] = line
+        if rec >= last:
+            break
     return out
 
 

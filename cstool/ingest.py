@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,8 +23,6 @@ from cstool.schemas import ColType, Column, ExportKind, get_kind
 from cstool.store import LoadRecord, Store
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from cstool.workspace import Workspace
 
 Mode = Literal["upsert", "replace"]
@@ -113,6 +111,70 @@ def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], nam
     return _Header(fields, canonical, extras)
 
 
+@dataclass
+class _Checked:
+    """A batch after checking: its cells, parsed columns, good rows and usage ids."""
+
+    frame: list[Any]
+    records: Any
+    parsed: dict[str, Parsed]
+    good: Any
+    ids: tuple[Any, Any] | None
+    bytes_done: int
+
+
+@dataclass
+class _SeenKeys:
+    """Keys of the rows read so far (non-usage kinds), and of rows rejected."""
+
+    seen: dict[Any, int] = field(default_factory=dict)
+    rejected: set[Any] = field(default_factory=set)
+
+
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Produce ``items`` in a worker thread, ``depth`` ahead of the consumer.
+
+    An exception in the worker is raised here; stopping early stops the worker.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(tag: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put((tag, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("done", None)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put("error", e)
+
+    worker = threading.Thread(target=work, name="cstool-check", daemon=True)
+    worker.start()
+    try:
+        while True:
+            tag, value = box.get()
+            if tag == "done":
+                return
+            if tag == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join()
+
+
 class _Problems:
     """Problems found so far: the earliest few kept, all counted, bad records remembered."""
 
@@ -141,15 +203,10 @@ class _Problems:
             heapq.heapreplace(self._heap, item)
         self.bad_records.setdefault(record, f"{column}: {message}" if column else message)
 
-    def add_mask(self, records: Any, mask: Any, column: str, messages: Any) -> None:
-        import numpy as np
-
-        idx = np.flatnonzero(mask)
-        for i in idx[:MAX_REPORTED]:
-            self.add(int(records[i]), column, str(messages[i]))
-        for i in idx[MAX_REPORTED:]:
-            self.total += 1
-            self.bad_records.setdefault(int(records[i]), f"{column}: {messages[i]}")
+    def add_rows(self, records: Any, column: str, messages: dict[int, str]) -> None:
+        """Add one problem per batch row index in ``messages``."""
+        for i, message in messages.items():
+            self.add(int(records[i]), column, message)
 
 
 def _show(v: Any) -> str:
@@ -157,100 +214,143 @@ def _show(v: Any) -> str:
     return repr(s if len(s) <= 40 else s[:37] + "...")
 
 
-def _parse_column(col: Column, s: pd.Series, date_format: str) -> tuple[pd.Series, Any, Any]:
-    """Parse a text column by its declared type: (values, bad mask, messages per row)."""
-    import numpy as np
-    import pandas as pd
+@dataclass
+class Parsed:
+    """One column of a batch parsed by its declared type.
 
-    stripped = s.str.strip()
+    ``values`` holds what is stored (text, ISO dates, numbers, 0/1), null where the cell is
+    empty or bad; ``bad`` marks rows that broke a rule and ``messages`` says why, per row.
+    """
+
+    values: Any  # pyarrow Array
+    bad: Any  # numpy bool array
+    messages: dict[int, str]
+    days: Any = None  # numpy int64 day numbers, for date columns
+
+
+def _mask(arr: Any) -> Any:
+    """A pyarrow boolean array as a numpy bool array (null is False)."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+
+
+def _explain(arr: Any, mask: Any, text: Callable[[Any], str]) -> dict[int, str]:
+    import numpy as np
+
+    return {int(i): text(arr[int(i)].as_py()) for i in np.flatnonzero(mask)}
+
+
+def _parse_dates(trimmed: Any, col: Column, date_format: str) -> tuple[Any, Any, Any]:
+    """Dates or timestamps: (ISO text array, ok mask, day numbers or None).
+
+    Exports repeat few distinct values, so each distinct string is parsed once, strictly,
+    with Python's datetime (Arrow's parser accepts 2026-02-30).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cstool.store import day_number
+
+    enc = pc.dictionary_encode(trimmed)
+    iso: list[str | None] = []
+    days: list[int] = []
+    for text in enc.dictionary.to_pylist():
+        try:
+            if col.type is ColType.DATE:
+                d = datetime.strptime(text, date_format).date()
+                iso.append(d.isoformat())
+                days.append(day_number(d))
+            else:
+                t = datetime.fromisoformat(text)
+                if t.tzinfo is not None:
+                    t = t.astimezone(UTC).replace(tzinfo=None)
+                iso.append(t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                days.append(0)
+        except ValueError:
+            iso.append(None)
+            days.append(0)
+    idx = enc.indices
+    values = pc.take(pa.array(iso, type=pa.string()), idx)
+    day_arr = np.asarray(days, dtype=np.int64)[idx.to_numpy(zero_copy_only=False)]
+    return values, _mask(pc.is_valid(values)), day_arr if col.type is ColType.DATE else None
+
+
+def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
+    """Parse a batch's text column by its declared type (all in Arrow, vectorised)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(arr)
     if col.default is not None:
-        s = s.where(stripped != "", col.default)
-        stripped = s.str.strip()
-    empty = (stripped == "").to_numpy()
-    msgs = np.full(len(s), "", dtype=object)
+        blank = pc.equal(trimmed, "")
+        arr = pc.if_else(blank, col.default, arr)
+        trimmed = pc.if_else(blank, col.default, trimmed)
+    empty = _mask(pc.equal(trimmed, ""))
+    present = ~empty
+    msgs: dict[int, str] = {}
+    days = None
+    bad = np.zeros(len(arr), dtype=bool)
     if col.type is ColType.TEXT:
-        values = s.where(~empty, None).astype(object)
-        bad = np.zeros(len(s), dtype=bool)
+        values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), arr)
         if col.choices:
-            low = stripped.str.lower()
-            bad = ~empty & ~low.isin(col.choices).to_numpy()
-            msgs[bad] = [f"{_show(v)} is not one of {', '.join(col.choices)}" for v in s[bad]]
-            values = low.where(~empty, None).astype(object)
+            low = pc.utf8_lower(trimmed)
+            bad = present & ~_mask(pc.is_in(low, value_set=pa.array(col.choices)))
+            choices = ", ".join(col.choices)
+            msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not one of {choices}"))
+            values = pc.if_else(pa.array(empty | bad), pa.scalar(None, pa.string()), low)
     elif col.type in (ColType.INTEGER, ColType.NUMBER):
         if col.type is ColType.INTEGER:
-            ok = stripped.str.fullmatch(r"[+-]?\d{1,18}").fillna(False).to_numpy(dtype=bool)
-            what = "a whole number"
+            pattern, what, target = r"^[+-]?[0-9]{1,18}$", "a whole number", pa.int64()
         else:
-            ok = (
-                stripped.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-                .fillna(False)
-                .to_numpy(dtype=bool)
-            )
-            what = "a number"
-        bad = ~empty & ~ok
-        msgs[bad] = [f"{_show(v)} is not {what}" for v in s[bad]]
-        # Arrow casts validated digits to numbers in C; rows that failed stay missing.
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        target = pa.int64() if col.type is ColType.INTEGER else pa.float64()
-        digits = stripped.where(ok, "0").str.lstrip("+")
-        cast = pc.cast(pa.array(digits, type=pa.string()), target)
-        nums = pd.Series(cast.to_numpy(zero_copy_only=False), index=s.index).where(ok)
+            pattern, what = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$", "a number"
+            target = pa.float64()
+        ok = _mask(pc.match_substring_regex(trimmed, pattern))
+        bad = present & ~ok
+        msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not {what}"))
+        digits = pc.utf8_ltrim(pc.if_else(pa.array(ok), trimmed, "0"), characters="+")
+        nums = pc.cast(digits, target)
         if col.minimum is not None:
-            low_bad = ok & (nums < col.minimum).fillna(False).to_numpy(dtype=bool)
-            msgs[low_bad] = [f"{_show(v)} is below the minimum {col.minimum:g}" for v in s[low_bad]]
+            low_bad = ok & _mask(pc.less(nums, col.minimum))
+            msgs.update(
+                _explain(arr, low_bad, lambda v: f"{_show(v)} is below the minimum {col.minimum:g}")
+            )
             bad |= low_bad
         if col.maximum is not None:
-            hi_bad = ok & (nums > col.maximum).fillna(False).to_numpy(dtype=bool)
-            msgs[hi_bad] = [f"{_show(v)} is above the maximum {col.maximum:g}" for v in s[hi_bad]]
+            hi_bad = ok & _mask(pc.greater(nums, col.maximum))
+            msgs.update(
+                _explain(arr, hi_bad, lambda v: f"{_show(v)} is above the maximum {col.maximum:g}")
+            )
             bad |= hi_bad
-        if col.type is ColType.INTEGER:
-            values = nums.astype("Int64")
-        else:
-            values = nums.astype("Float64")
+        values = pc.if_else(pa.array(ok & ~bad), nums, pa.scalar(None, target))
     elif col.type in (ColType.DATE, ColType.TIMESTAMP):
-        # Exports repeat few distinct dates, so only the distinct strings are parsed.
-        codes, uniques = pd.factorize(stripped)
-        if col.type is ColType.DATE:
-            parsed = pd.to_datetime(pd.Series(uniques), format=date_format, errors="coerce")
-        else:
-            parsed = pd.to_datetime(pd.Series(uniques), format="ISO8601", utc=True, errors="coerce")
-        parsed_rows = pd.Series(parsed.to_numpy()[codes], index=s.index)
-        bad = ~empty & parsed_rows.isna().to_numpy()
+        values, ok, days = _parse_dates(trimmed, col, date_format)
+        bad = present & ~ok
         expected = date_format if col.type is ColType.DATE else "ISO 8601 date and time"
-        msgs[bad] = [f"{_show(v)} is not a date in the format {expected}" for v in s[bad]]
-        values = parsed_rows
-    else:  # BOOL
-        low = stripped.str.lower()
-        is_true = low.isin(_TRUE).to_numpy()
-        is_false = low.isin(_FALSE).to_numpy()
-        bad = ~empty & ~is_true & ~is_false
-        msgs[bad] = [f"{_show(v)} is not true/false, yes/no or 1/0" for v in s[bad]]
-        values = pd.Series(np.where(is_true, 1, 0), index=s.index, dtype="Int64").where(
-            is_true | is_false, pd.NA
+        msgs.update(
+            _explain(arr, bad, lambda v: f"{_show(v)} is not a date in the format {expected}")
         )
+    else:  # BOOL
+        low = pc.utf8_lower(trimmed)
+        is_true = _mask(pc.is_in(low, value_set=pa.array(sorted(_TRUE))))
+        is_false = _mask(pc.is_in(low, value_set=pa.array(sorted(_FALSE))))
+        bad = present & ~is_true & ~is_false
+        msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not true/false, yes/no or 1/0"))
+        null = pa.scalar(None, pa.int64())
+        values = pc.if_else(pa.array(is_true), 1, pc.if_else(pa.array(is_false), 0, null))
     if col.required:
-        req_bad = empty
-        msgs[req_bad & ~bad] = "a value is required"
-        bad = bad | req_bad
-    return values, bad, msgs
+        for i in np.flatnonzero(empty & ~bad):
+            msgs[int(i)] = "a value is required"
+        bad = bad | empty
+    return Parsed(values, bad, msgs, days)
 
 
-def _sql_values(col: Column, values: pd.Series, in_key: bool) -> list[Any]:
-    """Python values ready for SQLite (None for missing) from parsed column values."""
-    import pandas as pd
-
-    if col.type is ColType.DATE:
-        out = values.dt.strftime("%Y-%m-%d")
-    elif col.type is ColType.TIMESTAMP:
-        out = values.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    else:
-        out = values
-    lst = out.astype(object).where(out.notna(), None).tolist()
-    if in_key:
-        lst = ["" if v is None else v for v in lst]
-    return [None if v is pd.NA else v for v in lst]
+def _sql_values(values: Any, in_key: bool) -> list[Any]:
+    """Python values ready for SQLite; a missing key part is stored as '' so keys compare."""
+    out = values.to_pylist()
+    return ["" if v is None else v for v in out] if in_key else out
 
 
 class _Loader:
@@ -287,51 +387,30 @@ class _Loader:
     def run(
         self, header: _Header, exclude: set[int], write: bool
     ) -> tuple[_Problems, int, set[Any]]:
-        """One pass over the file: validate every batch, write the good rows while clean."""
+        """One pass over the file: validate every batch, write the good rows while clean.
+
+        Validation runs one batch ahead in a worker thread while this thread writes, so
+        Arrow's parsing and checks overlap SQLite's inserts (both release the GIL).
+        """
         import numpy as np
 
         problems = _Problems(self.name)
         reader = BatchReader(self.path, self.encoding, len(header.fields))
-        refs = self._reference_sets()
-        seen_keys: dict[Any, int] = {}
-        rejected_keys: set[Any] = set()
         if self.kind.name == "usage" and (self.usage is None or self.usage.find is None):
             self.usage = _UsageRefs(self.store)
-        rows = 0
-        total = self.path.stat().st_size
+        keys = _SeenKeys()
         skip = np.fromiter(exclude, dtype=np.int64) if exclude else None
-        for batch in reader:
-            frame, recs = batch.frame, batch.records
-            bad = np.zeros(len(frame), dtype=bool)
-            parsed: dict[str, Any] = {}
-            for cname, idx in header.canonical.items():
-                col = self.kind.column(cname)
-                values, cbad, msgs = _parse_column(col, frame[f"c{idx}"], self.date_format(cname))
-                problems.add_mask(recs, cbad, cname, msgs)
-                bad |= cbad
-                parsed[cname] = values
-            for col in self.kind.columns:
-                if col.name not in parsed and col.default is not None:
-                    import pandas as pd
-
-                    parsed[col.name], _, _ = _parse_column(
-                        col,
-                        pd.Series([col.default] * len(frame), dtype=object),
-                        self.date_format(col.name),
-                    )
-            bad |= self._check_references(parsed, refs, recs, problems, bad)
-            if self.kind.name == "usage":
-                bad |= self._usage_keys(parsed, recs, bad, problems)
-            else:
-                bad |= self._generic_keys(parsed, recs, bad, seen_keys, rejected_keys, problems)
-            if skip is not None:
-                bad |= np.isin(recs, skip)
-            rows += len(frame)
+        total = self.path.stat().st_size
+        rows = 0
+        refs = self._reference_sets()
+        checked = self._check_batches(reader, header, problems, keys, skip, refs)
+        for batch in _prefetch(checked):
+            rows += len(batch.records)
             # A normal pass writes only while everything so far is clean; a pass that
             # excludes known bad records writes every good row.
             clean = problems.total == 0 and not reader.bad
             if write and (clean or skip is not None):
-                self._write(frame, header, parsed, ~bad, refs)
+                self._write(batch, header)
             if self.progress:
                 self.progress("loading", batch.bytes_done, total)
         for b in reader.bad:
@@ -343,7 +422,45 @@ class _Loader:
                 self.store.widen_user_activity(self.usage.spans())
         # A rejected row is still in the export: its stored row is neither marked inactive
         # nor deleted.
-        return problems, rows + len(reader.bad), set(seen_keys) | rejected_keys
+        return problems, rows + len(reader.bad), set(keys.seen) | keys.rejected
+
+    def _check_batches(
+        self,
+        reader: BatchReader,
+        header: _Header,
+        problems: _Problems,
+        keys: _SeenKeys,
+        skip: Any,
+        refs: dict[str, Any],
+    ) -> Iterator[_Checked]:
+        """Parse and check each batch; touches no database (it runs in a worker thread)."""
+        import numpy as np
+        import pyarrow as pa
+
+        for batch in reader:
+            frame, recs = batch.columns, batch.records
+            bad = np.zeros(len(recs), dtype=bool)
+            parsed: dict[str, Parsed] = {}
+            for col in self.kind.columns:
+                if col.name in header.canonical:
+                    cells = frame[header.canonical[col.name]]
+                elif col.default is not None:
+                    cells = pa.array([col.default] * len(recs), type=pa.string())
+                else:
+                    continue
+                parsed[col.name] = _parse_column(col, cells, self.date_format(col.name))
+                problems.add_rows(recs, col.name, parsed[col.name].messages)
+                bad |= parsed[col.name].bad
+            bad |= self._check_references(parsed, refs, recs, problems, bad)
+            ids = None
+            if self.kind.name == "usage":
+                out, ids = self._usage_keys(parsed, recs, bad, problems)
+                bad |= out
+            else:
+                bad |= self._generic_keys(parsed, recs, bad, keys.seen, keys.rejected, problems)
+            if skip is not None:
+                bad |= np.isin(recs, skip)
+            yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
 
     # ------------------------------------------------------------------------------------
     def _reference_sets(self) -> dict[str, Any]:
@@ -356,27 +473,36 @@ class _Loader:
         return refs
 
     def _check_references(
-        self, parsed: dict[str, Any], refs: dict[str, Any], recs: Any, problems: _Problems, bad: Any
+        self,
+        parsed: dict[str, Parsed],
+        refs: dict[str, Any],
+        recs: Any,
+        problems: _Problems,
+        bad: Any,
     ) -> Any:
         import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
         out = np.zeros(len(recs), dtype=bool)
         for ref in self.kind.references:
             if self.kind.name == "usage" or ref.column not in parsed:
                 continue
-            s = parsed[ref.column]
-            present = s.notna().to_numpy()
-            known = s.isin(refs[ref.column]).to_numpy()
-            missing = present & ~known & ~bad
+            values = parsed[ref.column].values
+            known = _mask(
+                pc.is_in(values, value_set=pa.array(sorted(refs[ref.column]), type=pa.string()))
+            )
+            missing = _mask(pc.is_valid(values)) & ~known & ~bad
             if missing.any():
-                msgs = np.array(
-                    [f"{ref.column} {_show(v)} is not a known {ref.kind[:-1]}" for v in s[missing]]
-                    + [""],
-                    dtype=object,
+                problems.add_rows(
+                    recs,
+                    ref.column,
+                    {
+                        int(i): f"{ref.column} {_show(values[int(i)].as_py())} is not a known "
+                        f"{ref.kind[:-1]}"
+                        for i in np.flatnonzero(missing)
+                    },
                 )
-                full = np.full(len(s), "", dtype=object)
-                full[missing] = msgs[:-1]
-                problems.add_mask(recs, missing, ref.column, full)
                 out |= missing
         return out
 
@@ -393,7 +519,7 @@ class _Loader:
 
         # Keys as they are stored, so that they compare equal to the rows in the database
         # (a timestamp is text there) and two values stored alike count as duplicates.
-        cols = [_sql_values(self.kind.column(k), parsed[k], True) for k in self.kind.key]
+        cols = [_sql_values(parsed[k].values, True) for k in self.kind.key]
         keys = list(zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
         out = np.zeros(len(recs), dtype=bool)
         label = ", ".join(self.kind.key)
@@ -411,62 +537,66 @@ class _Loader:
                 )
         return out
 
-    def _usage_keys(self, parsed: dict[str, Any], recs: Any, bad: Any, problems: _Problems) -> Any:
+    def _usage_keys(
+        self, parsed: dict[str, Parsed], recs: Any, bad: Any, problems: _Problems
+    ) -> tuple[Any, tuple[Any, Any]]:
         """Resolve users and features to ids, check accounts, and pack the row keys."""
         import numpy as np
 
         assert self.usage is not None
         u = self.usage
-        uid, acct_ok, known = u.users(parsed["user_id"], parsed["account_id"])
+        users, accounts = parsed["user_id"].values, parsed["account_id"].values
+        uid, acct_ok = u.users(users, accounts)
         out = np.zeros(len(recs), dtype=bool)
-        unknown = ~known & ~bad
+        unknown = (uid < 0) & ~bad
         if unknown.any():
-            msgs = np.full(len(recs), "", dtype=object)
-            msgs[unknown] = [
-                f"user_id {_show(v)} is not a known user" for v in parsed["user_id"][unknown]
-            ]
-            problems.add_mask(recs, unknown, "user_id", msgs)
+            problems.add_rows(
+                recs,
+                "user_id",
+                _explain(users, unknown, lambda v: f"user_id {_show(v)} is not a known user"),
+            )
             out |= unknown
-        wrong = ~bad & known & ~acct_ok
+        wrong = ~bad & ~unknown & ~acct_ok
         if wrong.any():
-            msgs = np.full(len(recs), "", dtype=object)
-            msgs[wrong] = [
-                f"account_id {_show(a)} is not the account of user {_show(usr)} "
-                f"({_show(u.account_of(usr))})"
-                for a, usr in zip(
-                    parsed["account_id"][wrong], parsed["user_id"][wrong], strict=True
-                )
-            ]
-            problems.add_mask(recs, wrong, "account_id", msgs)
+            problems.add_rows(
+                recs,
+                "account_id",
+                {
+                    int(i): f"account_id {_show(accounts[int(i)].as_py())} is not the account of "
+                    f"user {_show(users[int(i)].as_py())} "
+                    f"({_show(u.account_of(users[int(i)].as_py()))})"
+                    for i in np.flatnonzero(wrong)
+                },
+            )
             out |= wrong
         ok = ~(bad | out)
-        fid = u.features(parsed["feature"], ok)
-        day = _days(parsed["date"])
+        fid = u.features(parsed["feature"].values, ok)
+        day = parsed["date"].days
         packed = (day << (_UID_BITS + _FID_BITS)) | (uid << _FID_BITS) | fid
         # Duplicates inside this batch are found here; across batches at the end.
         dmask = np.zeros(len(recs), dtype=bool)
         if u.find is not None:
             u.found(packed[ok], recs[ok])
         else:
-            import pandas as pd
-
-            sub = pd.Series(packed[ok])
-            dup_local = sub.duplicated(keep="first").to_numpy()
-            if dup_local.any():
-                first_rec = dict(
-                    zip(sub[~dup_local].tolist(), recs[ok][~dup_local].tolist(), strict=True)
-                )
-                dmask[np.flatnonzero(ok)[dup_local]] = True
-                msgs = np.full(len(recs), "", dtype=object)
-                msgs[dmask] = [
-                    f"duplicate key (date, user_id, feature); first seen at record {first_rec[k]}"
-                    for k in packed[dmask].tolist()
-                ]
-                problems.add_mask(recs, dmask, "date, user_id, feature", msgs)
+            okpos = np.flatnonzero(ok)
+            keys = packed[okpos]
+            order = np.argsort(keys, kind="stable")
+            sk = keys[order]
+            repeat = np.flatnonzero(sk[1:] == sk[:-1]) + 1
+            if len(repeat):
+                first = np.searchsorted(sk, sk[repeat], side="left")
+                msgs = {}
+                for r, f in zip(repeat.tolist(), first.tolist(), strict=True):
+                    row = int(okpos[order[r]])
+                    dmask[row] = True
+                    msgs[row] = (
+                        "duplicate key (date, user_id, feature); first seen at record "
+                        f"{int(recs[okpos[order[f]]])}"
+                    )
+                problems.add_rows(recs, "date, user_id, feature", msgs)
                 out |= dmask
             u.keys.add(packed[ok & ~dmask])
-        parsed["_uid"], parsed["_fid"], parsed["_day"] = uid, fid, day
-        return out
+        return out, (uid, fid)
 
     def _late_usage_duplicates(self, header: _Header, problems: _Problems) -> None:
         """Report keys repeated across batches, re-reading the file to name their records."""
@@ -486,34 +616,30 @@ class _Loader:
                 )
 
     # ------------------------------------------------------------------------------------
-    def _write(
-        self,
-        frame: pd.DataFrame,
-        header: _Header,
-        parsed: dict[str, Any],
-        good: Any,
-        refs: dict[str, Any],
-    ) -> None:
+    def _write(self, batch: _Checked, header: _Header) -> None:
         import numpy as np
+        import pyarrow as pa
 
+        frame, parsed, good = batch.frame, batch.parsed, batch.good
         idx = np.flatnonzero(good)
         if not len(idx):
             return
+        keep = pa.array(good)
         attrs: list[str | None]
         if header.extras:
-            extra_cols = {
-                n: frame[f"c{i}"].to_numpy(dtype=object)[idx] for n, i in header.extras.items()
-            }
+            extra = {n: frame[i].filter(keep).to_pylist() for n, i in header.extras.items()}
             attrs = [
-                json.dumps(dict(zip(extra_cols, vals, strict=True)), ensure_ascii=False)
-                for vals in zip(*extra_cols.values(), strict=True)
+                json.dumps(dict(zip(extra, vals, strict=True)), ensure_ascii=False)
+                for vals in zip(*extra.values(), strict=True)
             ]
         else:
             attrs = [None] * len(idx)
         if self.kind.name == "usage":
             assert self.usage is not None
-            events = parsed["events"].to_numpy(dtype="int64", na_value=1)[idx]
-            day, uid, fid = parsed["_day"][idx], parsed["_uid"][idx], parsed["_fid"][idx]
+            events = parsed["events"].values.filter(keep).to_numpy(zero_copy_only=False)
+            assert batch.ids is not None
+            uid, fid = batch.ids
+            day, uid, fid = parsed["date"].days[idx], uid[idx], fid[idx]
             self.store.add_features(self.usage.take_new_features())
             self.changed += self.store.upsert_usage(
                 zip(day.tolist(), uid.tolist(), fid.tolist(), events.tolist(), attrs, strict=True)
@@ -521,19 +647,32 @@ class _Loader:
             self.usage.widen(uid[events > 0], day[events > 0])
             return
         cols = [c.name for c in self.kind.columns if c.name in parsed]
-        values = [
-            [
-                v
-                for i, v in enumerate(
-                    _sql_values(self.kind.column(c), parsed[c], c in self.kind.key)
-                )
-                if good[i]
-            ]
-            for c in cols
-        ]
+        values = [_sql_values(parsed[c].values.filter(keep), c in self.kind.key) for c in cols]
         self.changed += self.store.upsert(
             self.kind, [*cols, "attributes"], zip(*values, attrs, strict=True)
         )
+
+
+def _lookup(table: Any, values: Any) -> Any:
+    """Position of each value of a pyarrow string array in a sorted numpy string array; -1
+    where absent. Only the batch's distinct values are searched."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(values)
+    distinct = enc.dictionary
+    width = table.dtype.itemsize // 4
+    # Longer strings would be cut to the table's width and could match wrongly.
+    fits = _mask(pc.less_equal(pc.utf8_length(distinct), width))
+    wanted = np.array(distinct.to_pylist(), dtype=table.dtype) if len(distinct) else table[:0]
+    pos = np.searchsorted(table, wanted)
+    inside = pos < len(table)
+    found = np.zeros(len(distinct), dtype=bool)
+    found[inside] = table[pos[inside]] == wanted[inside]
+    found &= fits
+    at = np.append(np.where(found, pos, -1), -1)
+    # A missing value (a bad row already) points at the trailing -1.
+    return at[pc.fill_null(enc.indices, len(distinct)).to_numpy(zero_copy_only=False)]
 
 
 class _KeySet:
@@ -544,7 +683,7 @@ class _KeySet:
     flat however many rows the file has.
     """
 
-    def __init__(self, capacity: int = 4_000_000) -> None:
+    def __init__(self, capacity: int = 2_000_000) -> None:
         import numpy as np
 
         self.buf = np.empty(capacity, dtype=np.int64)
@@ -615,59 +754,66 @@ class _UsageRefs:
 
     def __init__(self, store: Store) -> None:
         import numpy as np
-        import pandas as pd
 
-        ids, uids, accounts = store.user_table()
-        self.user_index = pd.Index(ids, dtype=object)
-        self.user_uid = np.array(uids + [-1], dtype=np.int64)
-        self.user_account = np.array(accounts + [None], dtype=object)
+        self.user_ids, self.user_uid, self.user_account, self.account_ids = store.user_index()
         self.fids = dict(store.feature_names())
+        self._index_features()
         self.next_fid = max(self.fids.values(), default=0) + 1
         self.new_features: list[tuple[int, str]] = []
         self.keys = _KeySet()
-        size = int(self.user_uid.max()) + 2 if len(ids) else 1
+        size = int(self.user_uid.max()) + 2 if len(self.user_uid) else 1
         self.first = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
         self.last = np.full(size, -1, dtype=np.int64)
         # Set while re-reading the file to name the records of repeated keys.
         self.find: Any = None
         self.hits: dict[int, list[int]] = {}
 
-    def users(self, user_ids: pd.Series, account_ids: pd.Series) -> tuple[Any, Any, Any]:
-        """Per row: uid, whether account_id is the user's account, whether the user is known."""
-        import numpy as np
-        import pandas as pd
+    def users(self, user_ids: Any, account_ids: Any) -> tuple[Any, Any]:
+        """Per row: the user's uid (-1 when unknown) and whether account_id is theirs.
 
-        ucodes, uniques = pd.factorize(user_ids.fillna(""))
-        pos = self.user_index.get_indexer(pd.Index(uniques, dtype=object))
-        uid = self.user_uid[pos][ucodes]
-        known = uid >= 0
-        # Compare accounts on distinct (user, account) pairs rather than on every row.
-        acodes, auniques = pd.factorize(account_ids.fillna(""))
-        pair = ucodes.astype(np.int64) * (len(auniques) + 1) + acodes
-        pcodes, puniques = pd.factorize(pair)
-        pu, pa = puniques // (len(auniques) + 1), puniques % (len(auniques) + 1)
-        match = self.user_account[pos[pu]] == np.asarray(auniques, dtype=object)[pa]
-        return uid, np.asarray(match, dtype=bool)[pcodes], known
+        Each batch's distinct users and accounts are found by binary search in sorted
+        arrays built once per load, so no per-user Python objects are kept.
+        """
+        import numpy as np
+
+        upos = _lookup(self.user_ids, user_ids)
+        apos = _lookup(self.account_ids, account_ids)
+        known = upos >= 0
+        uid = np.where(known, self.user_uid[upos], -1)
+        theirs = np.where(known, self.user_account[upos], -2)
+        return uid, theirs == apos
 
     def account_of(self, user_id: str) -> str | None:
-        import pandas as pd
-
-        pos = self.user_index.get_indexer(pd.Index([user_id], dtype=object))[0]
-        return None if pos < 0 else str(self.user_account[pos])
-
-    def features(self, names: pd.Series, ok: Any) -> Any:
-        """Feature ids per row; names first seen in good rows get new ids."""
         import numpy as np
-        import pandas as pd
 
-        codes, uniques = pd.factorize(names.fillna(""))
-        used = set(np.unique(codes[ok]).tolist())
-        for i, name in enumerate(uniques):
-            if name not in self.fids and i in used:
+        pos = int(np.searchsorted(self.user_ids, user_id))
+        if pos < len(self.user_ids) and self.user_ids[pos] == user_id:
+            return str(self.account_ids[self.user_account[pos]])
+        return None
+
+    def features(self, names: Any, ok: Any) -> Any:
+        """Feature ids per row; names first seen in good rows get new ids."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        pos = pc.index_in(names, value_set=self.feature_set)
+        missing = _mask(pc.is_null(pos)) & ok
+        if missing.any():
+            for name in sorted(set(pc.filter(names, pa.array(missing)).to_pylist())):
                 self.fids[name] = self.next_fid
                 self.new_features.append((self.next_fid, name))
                 self.next_fid += 1
-        return np.array([self.fids.get(n, 0) for n in uniques] + [0], dtype=np.int64)[codes]
+            self._index_features()
+            pos = pc.index_in(names, value_set=self.feature_set)
+        return self.feature_ids[pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)]
+
+    def _index_features(self) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        names = sorted(self.fids)
+        self.feature_set = pa.array(names, type=pa.string())
+        self.feature_ids = np.array([self.fids[n] for n in names] + [0], dtype=np.int64)
 
     def take_new_features(self) -> list[tuple[int, str]]:
         new, self.new_features = self.new_features, []
@@ -699,16 +845,6 @@ class _UsageRefs:
         hit = np.isin(keys, self.find)
         for k, r in zip(keys[hit].tolist(), recs[hit].tolist(), strict=True):
             self.hits.setdefault(k, []).append(r)
-
-
-def _days(dates: pd.Series) -> Any:
-    """Day numbers (days since 1970-01-01) of parsed dates; NaT becomes 0."""
-    import numpy as np
-
-    ns = dates.to_numpy(dtype="datetime64[ns]")
-    out = ns.astype("datetime64[D]").astype(np.int64)
-    out[np.isnat(ns)] = 0
-    return out
 
 
 def load(
@@ -916,21 +1052,14 @@ def _write_rejects(
     sha: str,
 ) -> Path:
     """Bad records with their line and reason, named by the file's hash (never by raw data)."""
-    import csv
-
-    from cstool.csvfile import write_csv_atomic
+    from cstool.csvfile import iter_records, write_csv_atomic
 
     bad = problems.bad_records
-    lines: dict[int, int] = {}
-    out_rows: list[list[Any]] = []
-    with path.open(encoding=enc, newline="") as f:
-        reader = csv.reader(f)
-        start = 1
-        for rec, fields in enumerate(reader):
-            if rec in bad:
-                lines[rec] = start
-                out_rows.append([start, rec, bad[rec], *fields])
-            start = reader.line_num + 1
+    out_rows = [
+        [line, rec, bad[rec], *fields]
+        for rec, line, fields in iter_records(path, enc)
+        if rec in bad
+    ]
     dest = ws.rejects_dir / f"{kind.name}-{sha[:12]}.csv"
     write_csv_atomic(dest, ["line", "record", "problem", *header.fields], out_rows)
     return dest

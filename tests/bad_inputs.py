@@ -155,6 +155,11 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
         'account_id,name\nA3,Gamma\nA4,"Delta\nA5,Epsilon\n',
         ["accounts.csv: line 3: a quoted field that starts on this line is never closed"],
     ),
+    "blank_lines_before_bad_row": (
+        "accounts",
+        "account_id,name,arr\nA3,Gamma,1\n\n\r\nA4,Delta,x\n",
+        ["accounts.csv: line 5 (record 2), column arr: 'x' is not a number"],
+    ),
     "newline_in_field_before_bad_row": (
         "accounts",
         'account_id,name\nA3,"Gamma\nCorp"\nA4,Delta\nA5,"Epsilon\n\nInc"\n,Nameless\n',

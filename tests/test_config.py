@@ -91,6 +91,8 @@ def test_env_name() -> None:
         ("CSTOOL_SENDER_REPLY_TO", "null", "sender.reply_to", "null"),
         ("CSTOOL_METRICS_COMPOSITE_ENABLED", "yes", "metrics.composite.enabled", True),
         ("CSTOOL_SENDING_SMTP_PORT", "2525", "sending.smtp_port", 2525),
+        ("CSTOOL_METRICS_FEATURES", "[reports, alerts]", "metrics.features", ["reports", "alerts"]),
+        ("CSTOOL_METRICS_FEATURE_WEIGHTS", "{flows: 2}", "metrics.feature_weights.flows", 2.0),
     ],
 )
 def test_env_values_keep_text_settings_verbatim(
@@ -100,6 +102,7 @@ def test_env_values_keep_text_settings_verbatim(
     s = _setting(resolve(None, env={var: raw}), key)
     assert s.value == value
     assert type(s.value) is type(value)
+    assert s.source == f"env {var}"
 
 
 def test_unknown_key_names_file_path_and_line(tmp_path: Path) -> None:

@@ -474,6 +474,23 @@ def test_allow_rejects_loads_the_good_rows(ws: Workspace, write: Write) -> None:
     assert rows(ws, "SELECT rows, rejected FROM loads") == [(5, 2)]
 
 
+def test_allow_rejects_after_blank_lines(ws: Workspace, write: Write) -> None:
+    """Blank lines are not records: the rejects file holds the bad rows at their lines."""
+    path = write("a.csv", "account_id,name,arr\n\nA1,Acme,1\n\n\nA2,Beta,x\nA3,G,1,2\n")
+    with pytest.raises(PartialFailure) as e:
+        load(ws, "accounts", path, allow_rejects=True)
+    assert [str(p) for p in e.value.problems] == [
+        "a.csv: line 6 (record 2), column arr: 'x' is not a number",
+        "a.csv: line 7 (record 3): has 4 fields, the header has 3",
+    ]
+    with e.value.result.rejects_file.open(encoding="utf-8", newline="") as f:  # type: ignore[attr-defined]
+        assert list(csv.reader(f))[1:] == [
+            ["6", "2", "arr: 'x' is not a number", "A2", "Beta", "x"],
+            ["7", "3", "has 4 fields, the header has 3", "A3", "G", "1", "2"],
+        ]
+    assert rows(ws, "SELECT account_id FROM accounts") == [("A1",)]
+
+
 def test_allow_rejects_names_the_file_by_hash_not_data(ws: Workspace, write: Write) -> None:
     """A hostile value never reaches the rejects file's name."""
     path = write("x.csv", "account_id,name,arr\n../../etc/passwd,Evil,lots\n")
