@@ -12,27 +12,11 @@ usual tool for CSV into SQLite. Prints rows/s, wall time and peak memory of both
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-
-
-def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Run a command; return its wall time (s) and peak resident memory (MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr}")
-    return wall, usage.ru_maxrss / 1024
+from _common import BIN, HERE, run, sample_data
 
 
 def count_rows(csv: Path) -> int:
@@ -41,25 +25,7 @@ def count_rows(csv: Path) -> int:
 
 
 def bench(accounts: int, days: int, work: Path, peer: bool) -> None:
-    data = work / f"data-{accounts}x{days}"
-    if not (data / "usage.csv").exists():
-        shutil.rmtree(data, ignore_errors=True)
-        print(f"generating {accounts:,} accounts x {days} days ...", flush=True)
-        subprocess.run(
-            [
-                BIN / "cstool",
-                "sample",
-                "generate",
-                str(data),
-                "--accounts",
-                str(accounts),
-                "--days",
-                str(days),
-                "--seed",
-                "1",
-            ],
-            check=True,
-        )
+    data = sample_data(accounts, days, work)
     rows = count_rows(data / "usage.csv")
     size_mb = (data / "usage.csv").stat().st_size / 1e6
 

@@ -52,7 +52,9 @@ def warn(text: str) -> None:
 def fail(e: CstoolError) -> typer.Exit:
     """Print a cstool error the house way and return the Exit to raise."""
     where = f"{e.location}: " if e.location else ""
-    err.print(f"[red]Error:[/red] {escape(where + e.message)}")
+    # Exit 4 means the work was done except for some items: not an error of the whole run.
+    label = "[yellow]Partly done:[/yellow]" if e.exit_code == 4 else "[red]Error:[/red]"
+    err.print(f"{label} {escape(where + e.message)}")
     shown = [p for p in e.problems if str(p) != f"{e.location}: {e.message}"]
     for p in shown:
         err.print(f"  {escape(str(p))}")

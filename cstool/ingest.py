@@ -917,7 +917,12 @@ def _load_locked(
     started: float,
 ) -> LoadResult:
     last = store.last_load(kind.name)
-    if last is not None and last.sha256 == sha and last.mode == mode and last.rejected == 0:
+    settings = _settings_fingerprint(ws, kind, enc)
+    if (
+        last is not None
+        and (last.sha256, last.mode, last.settings) == (sha, mode, settings)
+        and last.rejected == 0
+    ):
         return LoadResult(
             kind.name,
             label,
@@ -945,7 +950,7 @@ def _load_locked(
                 )
             _finish(store, kind, mode, keys, result, before_rows, loader.changed)
             result.seconds = time.perf_counter() - started
-            store.record_load(_record(result, mode, now))
+            store.record_load(_record(result, mode, now, settings))
         return result
     except _Rollback as rb:
         problems = rb.problems
@@ -967,7 +972,7 @@ def _load_locked(
         result.rejected = len(exclude)
         _finish(store, kind, mode, keys, result, before_rows, loader.changed)
         result.seconds = time.perf_counter() - started
-        store.record_load(_record(result, mode, now))
+        store.record_load(_record(result, mode, now, settings))
     result.rejects_file = _write_rejects(ws, kind, path, enc, header, problems, sha)
     result.problems = located
     raise PartialFailure(
@@ -1016,7 +1021,20 @@ def _finish(
         store.rebuild_user_activity()
 
 
-def _record(r: LoadResult, mode: Mode, now: datetime | None) -> LoadRecord:
+def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str) -> str:
+    """What decides how a file's bytes are read: the kind's mapping, date formats, encoding."""
+    import hashlib
+
+    cfg = ws.resolved.config
+    facts = {
+        "export": cfg.export(kind.name).model_dump(mode="json"),
+        "date_format": cfg.date_format,
+        "encoding": encoding,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _record(r: LoadResult, mode: Mode, now: datetime | None, settings: str) -> LoadRecord:
     stamp = (now or datetime.now()).replace(microsecond=0).isoformat()
     return LoadRecord(
         r.kind,
@@ -1031,6 +1049,7 @@ def _record(r: LoadResult, mode: Mode, now: datetime | None) -> LoadRecord:
         r.deactivated,
         stamp,
         round(r.seconds, 3),
+        settings,
     )
 
 

@@ -76,7 +76,10 @@ class ExportKind:
 
     @property
     def required(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.required or c.name in self.key)
+        # A key column with a default (email_events.url) may be absent from a file.
+        return tuple(
+            c.name for c in self.columns if c.required or (c.name in self.key and c.default is None)
+        )
 
 
 T = ColType
@@ -175,7 +178,7 @@ KINDS: dict[str, ExportKind] = {
                 Column("message_id", required=True),
                 Column("event", required=True, choices=EMAIL_EVENTS),
                 Column("timestamp", T.TIMESTAMP, required=True),
-                Column("url"),
+                Column("url", default="", description="The link clicked (click events)"),
                 Column("user_agent"),
             ),
             key=("message_id", "event", "timestamp", "url"),

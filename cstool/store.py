@@ -122,8 +122,16 @@ def _m002_adoption(db: sqlite3.Connection) -> None:
     )
 
 
+def _m003_load_settings(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE loads ADD COLUMN settings TEXT NOT NULL DEFAULT ''")
+
+
 # Migrations run in order; PRAGMA user_version records how many have been applied.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_adoption]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial,
+    _m002_adoption,
+    _m003_load_settings,
+]
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,9 @@ class LoadRecord:
     deactivated: int
     loaded_at: str
     seconds: float
+    # Fingerprint of the reading settings (mapping, date formats, encoding) the file was
+    # loaded with: the same bytes read differently are a different load.
+    settings: str = ""
 
 
 class Store:
@@ -239,7 +250,7 @@ class Store:
         """The most recent load of ``kind`` in the manifest."""
         row = self.db.execute(
             "SELECT kind, file, sha256, mode, rows, inserted, updated, unchanged, rejected,"
-            " deactivated, loaded_at, seconds FROM loads WHERE kind = ?"
+            " deactivated, loaded_at, seconds, settings FROM loads WHERE kind = ?"
             " ORDER BY load_id DESC LIMIT 1",
             (kind,),
         ).fetchone()
@@ -248,7 +259,8 @@ class Store:
     def record_load(self, rec: LoadRecord) -> None:
         self.db.execute(
             "INSERT INTO loads (kind, file, sha256, mode, rows, inserted, updated, unchanged,"
-            " rejected, deactivated, loaded_at, seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " rejected, deactivated, loaded_at, seconds, settings)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 rec.kind,
                 rec.file,
@@ -262,6 +274,7 @@ class Store:
                 rec.deactivated,
                 rec.loaded_at,
                 rec.seconds,
+                rec.settings,
             ),
         )
 
@@ -406,7 +419,8 @@ class Store:
             ).fetchone()[0]
             if n:
                 raise InputError(
-                    f"{n} users missing from the file still have usage rows",
+                    f"{n:,} user{'s' if n != 1 else ''} missing from the file still "
+                    f"{'have' if n != 1 else 'has'} usage rows",
                     hint="load users with --mode upsert, or replace usage first",
                 )
         cur = self.db.execute(f"DELETE FROM {q(kind.name)} AS t WHERE {gone}")

@@ -143,7 +143,7 @@ def test_replace_refuses_to_orphan_usage(
     """Replacing users fails, changing nothing, when a dropped user has usage."""
     load(seeded, "usage", write("usage.csv", usage_csv(2, {"U2": "A2"}, 1)))
     before = db_snapshot(seeded.db_path)
-    with pytest.raises(InputError, match="missing from the file still have usage rows"):
+    with pytest.raises(InputError, match="1 user missing from the file still has usage rows"):
         load(seeded, "users", write("users.csv", "user_id,account_id\nU1,A1\n"), mode="replace")
     assert db_snapshot(seeded.db_path) == before
 
@@ -660,3 +660,32 @@ def test_sample_data_loads_cleanly(tmp_path: Path) -> None:
         assert (kind, r.rows, r.inserted, r.rejected) == (kind, records, records, 0)
         assert records > 0
     assert all(load(ws, kind, ws.root / "data" / f"{kind}.csv").skipped for kind in LOAD_ORDER)
+
+
+def test_same_file_read_with_new_settings_loads_again(ws: Workspace, write: Write) -> None:
+    """An identical file is skipped only while the settings that read it are unchanged."""
+    path = write("a.csv", "account_id,name,Tier\nA1,Acme,SMB\n")
+    load(ws, "accounts", path)
+    assert load(ws, "accounts", path).skipped
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(
+        config.replace("    columns: {}", "    columns: {Tier: segment}"), encoding="utf-8"
+    )
+    again = load(open_workspace(ws.root), "accounts", path)
+    assert not again.skipped
+    assert again.updated == 1
+    assert rows(ws, "SELECT segment FROM accounts") == [("SMB",)]
+
+
+def test_email_events_without_url_column_load(ws: Workspace, write: Write) -> None:
+    """url is part of the email_events key but may be absent; it is stored as ''."""
+    path = write(
+        "e.csv",
+        "message_id,event,timestamp\n<m1@x>,open,2026-11-20T10:00:00Z\n"
+        "<m1@x>,delivered,2026-11-20T09:59:00+00:00\n",
+    )
+    assert load(ws, "email_events", path).inserted == 2
+    assert rows(ws, "SELECT event, timestamp, url FROM email_events ORDER BY 2") == [
+        ("delivered", "2026-11-20T09:59:00Z", ""),
+        ("open", "2026-11-20T10:00:00Z", ""),
+    ]

@@ -386,7 +386,7 @@ def test_allow_rejects(cli: Cli, ws: Workspace, write: Write) -> None:
     assert result.stdout == ""
     assert loaded(result.stderr) == (
         "Loaded 3 accounts from a.csv (3 new, 0 updated, 0 unchanged, 2 rejected) in N s\n"
-        f"Error: 2 of 5 rows rejected to rejects/accounts-{sha[:12]}.csv; "
+        f"Partly done: 2 of 5 rows rejected to rejects/accounts-{sha[:12]}.csv; "
         "the other rows are loaded\n"
         "  a.csv: line 3 (record 2), column arr: 'lots' is not a number\n"
         "  a.csv: line 5 (record 4): has 2 fields, the header has 3\n"
