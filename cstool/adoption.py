@@ -24,24 +24,13 @@ from typing import Any
 
 from cstool.config import MEASURES, Config, MetricsConfig
 from cstool.errors import InputError, NotFoundError
+from cstool.schemas import SCORE_COLUMNS
 from cstool.store import Store, day_date, day_number
 
 BANDS = ("green", "lime", "yellow", "orange", "red")
 BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
 ALL_SEGMENTS = "*"
 NO_SEGMENT = "(none)"
-SCORE_COLUMNS = (
-    "account_id",
-    "name",
-    "segment",
-    "csm",
-    "deployment",
-    "deployment_band",
-    "depth",
-    "depth_band",
-    "breadth",
-    "breadth_band",
-)
 
 
 # -- bands ---------------------------------------------------------------------------------

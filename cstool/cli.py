@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cstool import __version__
+from cstool import __version__, console
 from cstool.commands import config_cmd, data, demo, sample, score, state
 
 app = typer.Typer(
@@ -40,8 +40,13 @@ def root(
             show_default=False,
         ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Say more.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Say only errors.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="Say more (e.g. which workspace is used)."
+        ),
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Say only errors and data.")] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -53,6 +58,7 @@ def root(
     state.workspace = workspace
     state.verbose = verbose
     state.quiet = quiet
+    console.options.quiet = quiet
 
 
 data.register(app)

@@ -40,9 +40,17 @@ class Format(str, Enum):
     json = "json"
 
 
+class _Options:
+    quiet = False
+
+
+options = _Options()
+
+
 def message(text: str) -> None:
-    """A line for people, on stderr."""
-    err.print(text)
+    """A line for people, on stderr (silenced by --quiet; errors and warnings never are)."""
+    if not options.quiet:
+        err.print(text)
 
 
 def warn(text: str) -> None:
@@ -95,6 +103,7 @@ def render(
     title: str | None = None,
     cell: Callable[[str, Any, dict[str, Any]], str] | None = None,
     headers: dict[str, str] | None = None,
+    nowrap: Sequence[str] = (),
 ) -> None:
     """Print rows as a Rich table, CSV or JSON (CSV/JSON carry raw values, no markup)."""
     if fmt is Format.json:
@@ -115,7 +124,7 @@ def render(
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
-        table.add_column((headers or {}).get(c, c))
+        table.add_column((headers or {}).get(c, c), no_wrap=c in nowrap)
     for r in rows:
         table.add_row(
             *[

@@ -37,5 +37,5 @@ def steps() -> list[list[str]]:
         ["score", "backfill", "--every", "7"],
         ["score", "--sort", "depth", "--limit", "10"],
         ["score", "explain", "ACC-00001"],
-        ["changes", "--by", "segment"],
+        ["changes", "--by", "segment", "--limit", "10"],
     ]

@@ -9,6 +9,7 @@ load is run again skipping the bad records, which go to a rejects CSV with their
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -641,8 +642,18 @@ class _Loader:
             uid, fid = batch.ids
             day, uid, fid = parsed["date"].days[idx], uid[idx], fid[idx]
             self.store.add_features(self.usage.take_new_features())
+            parts = [day, uid, fid, events]
+
+            def rows() -> Iterator[tuple[Any, ...]]:
+                columns: list[Any] = [a.tolist() for a in parts]
+                if header.extras:
+                    columns.append(attrs)
+                return zip(*columns, strict=True)
+
             self.changed += self.store.upsert_usage(
-                zip(day.tolist(), uid.tolist(), fid.tolist(), events.tolist(), attrs, strict=True)
+                rows,
+                attributes=bool(header.extras),
+                new_days=bool(day.min() > self.usage.last_stored_day),
             )
             self.usage.widen(uid[events > 0], day[events > 0])
             return
@@ -675,12 +686,47 @@ def _lookup(table: Any, values: Any) -> Any:
     return at[pc.fill_null(enc.indices, len(distinct)).to_numpy(zero_copy_only=False)]
 
 
+def _repeated(sorted_keys: Any) -> Any:
+    """The distinct values that occur more than once in a sorted array."""
+    import numpy as np
+
+    dup = sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]]
+    return dup[np.r_[True, dup[1:] != dup[:-1]]] if len(dup) else dup
+
+
+@dataclass
+class _Run:
+    """A sorted run of keys spilled to disk, with every SAMPLE-th key kept in memory."""
+
+    path: Path
+    length: int
+    samples: Any
+
+    SAMPLE = 4096
+
+    def between(self, lo: int | None, hi: int | None) -> Any:
+        """The run's keys k with lo <= k < hi, reading only the blocks that can hold them."""
+        import numpy as np
+
+        first = 0 if lo is None else max(int(np.searchsorted(self.samples, lo)) - 1, 0)
+        last = len(self.samples) if hi is None else int(np.searchsorted(self.samples, hi))
+        start, stop = first * self.SAMPLE, min(last * self.SAMPLE, self.length)
+        keys = np.fromfile(self.path, dtype=np.int64, count=max(stop - start, 0), offset=start * 8)
+        keep = np.ones(len(keys), dtype=bool)
+        if lo is not None:
+            keep &= keys >= lo
+        if hi is not None:
+            keep &= keys < hi
+        return keys[keep]
+
+
 class _KeySet:
     """Packed usage keys of one load, checked for repeats in bounded memory.
 
     Keys collect in a fixed buffer; a full buffer is sorted and spilled to a temporary file.
-    The final check walks all runs one slice of the key space at a time, so memory stays
-    flat however many rows the file has.
+    The final check reads all runs one slice of the key space at a time (plain reads, not a
+    memory map, so the pages do not stay resident), so memory stays flat however many rows
+    the file has.
     """
 
     def __init__(self, capacity: int = 2_000_000) -> None:
@@ -688,7 +734,7 @@ class _KeySet:
 
         self.buf = np.empty(capacity, dtype=np.int64)
         self.n = 0
-        self.runs: list[Path] = []
+        self.runs: list[_Run] = []
         self.tmp: Any = None
 
     def add(self, keys: Any) -> None:
@@ -703,15 +749,13 @@ class _KeySet:
     def _spill(self) -> None:
         import tempfile
 
-        import numpy as np
-
         if self.tmp is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="cstool-keys-")
         run = self.buf[: self.n]
         run.sort()
-        path = Path(self.tmp.name) / f"run{len(self.runs)}.npy"
-        np.save(path, run)
-        self.runs.append(path)
+        path = Path(self.tmp.name) / f"run{len(self.runs)}.keys"
+        run.tofile(path)
+        self.runs.append(_Run(path, len(run), run[:: _Run.SAMPLE].copy()))
         self.n = 0
 
     def duplicates(self) -> Any:
@@ -720,28 +764,19 @@ class _KeySet:
 
         try:
             if not self.runs:
-                run = np.sort(self.buf[: self.n])
-                return np.unique(run[1:][run[1:] == run[:-1]])
+                return _repeated(np.sort(self.buf[: self.n]))
             if self.n:
                 self._spill()
-            runs = [np.load(p, mmap_mode="r") for p in self.runs]
-            step = max(len(self.buf) // (2 * len(runs)), 1)
-            bounds = np.unique(np.concatenate([r[::step] for r in runs]))
-            found = []
-            lo = None
-            for hi in [*bounds[1:].tolist(), None]:
-                parts = [
-                    r[
-                        (0 if lo is None else np.searchsorted(r, lo)) : (
-                            len(r) if hi is None else np.searchsorted(r, hi)
-                        )
-                    ]
-                    for r in runs
-                ]
-                chunk = np.sort(np.concatenate(parts))
-                found.append(np.unique(chunk[1:][chunk[1:] == chunk[:-1]]))
-                lo = hi
-            return np.unique(np.concatenate(found))
+            # Slice boundaries from the samples: each sample stands for SAMPLE keys of its
+            # run, so a slice holds about half a buffer of keys.
+            samples = np.sort(np.concatenate([r.samples for r in self.runs]))
+            step = max(len(self.buf) // (2 * _Run.SAMPLE), 1)
+            bounds: list[int | None] = [None, *samples[step::step].tolist(), None]
+            found = [
+                _repeated(np.sort(np.concatenate([r.between(lo, hi) for r in self.runs])))
+                for lo, hi in itertools.pairwise(bounds)
+            ]
+            return np.concatenate(found)
         finally:
             if self.tmp is not None:
                 self.tmp.cleanup()
@@ -756,6 +791,8 @@ class _UsageRefs:
         import numpy as np
 
         self.user_ids, self.user_uid, self.user_account, self.account_ids = store.user_index()
+        span = store.usage_day_range()
+        self.last_stored_day = -1 if span is None else span[1]
         self.fids = dict(store.feature_names())
         self._index_features()
         self.next_fid = max(self.fids.values(), default=0) + 1
@@ -826,18 +863,17 @@ class _UsageRefs:
         np.minimum.at(self.first, uid, day)
         np.maximum.at(self.last, uid, day)
 
-    def spans(self) -> list[tuple[int, int, int]]:
+    def spans(self) -> Iterator[tuple[int, int, int]]:
+        """(uid, first day, last day) of every user active in this load, a slice at a time so
+        that hundreds of thousands of users never become Python objects all at once."""
         import numpy as np
 
         touched = np.flatnonzero(self.last >= 0)
-        return list(
-            zip(
-                touched.tolist(),
-                self.first[touched].tolist(),
-                self.last[touched].tolist(),
-                strict=True,
+        for at in range(0, len(touched), 65536):
+            part = touched[at : at + 65536]
+            yield from zip(
+                part.tolist(), self.first[part].tolist(), self.last[part].tolist(), strict=True
             )
-        )
 
     def found(self, keys: Any, recs: Any) -> None:
         import numpy as np

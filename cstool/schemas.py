@@ -237,6 +237,21 @@ KINDS: dict[str, ExportKind] = {
     )
 }
 
+# The columns of `cstool score --format csv|json`, in order: a documented contract that
+# scripts rely on, and the layout of the stored snapshots.
+SCORE_COLUMNS = (
+    "account_id",
+    "name",
+    "segment",
+    "csm",
+    "deployment",
+    "deployment_band",
+    "depth",
+    "depth_band",
+    "breadth",
+    "breadth_band",
+)
+
 # The order in which kinds are loaded so that references resolve.
 LOAD_ORDER = (
     "accounts",

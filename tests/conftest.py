@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from cstool import console
 from cstool.commands import state
 from cstool.workspace import Workspace, init_workspace, open_workspace
 
@@ -32,6 +33,7 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state, "workspace", None)
     monkeypatch.setattr(state, "flags", {})
     monkeypatch.setattr(state, "quiet", False)
+    monkeypatch.setattr(console.options, "quiet", False)
     monkeypatch.setattr(state, "verbose", 0)
 
 

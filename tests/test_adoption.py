@@ -5,7 +5,6 @@ Every test builds a tiny workspace from hand-written CSVs and scores it on D = 2
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -14,43 +13,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from adoption_data import D, ago, set_metrics, write_csv
 
 from cstool import adoption
 from cstool.errors import InputError
 from cstool.ingest import load
 from cstool.store import Store
-from cstool.workspace import Workspace, init_workspace, open_workspace
+from cstool.workspace import Workspace, init_workspace
 
-D = date(2024, 3, 31)
 EARLY = "2024-01-01"
 
 Account = tuple[str, str | None, str | None, int | None]  # id, segment, csm, licenses
 User = tuple[str, str, str | None]  # user_id, account_id, activated_at
 Usage = tuple[str, str, str, int]  # date, user_id, feature, events
 Feature = tuple[str, str, str]  # account_id, feature, enabled
-
-
-def ago(n: int) -> str:
-    """The ISO date ``n`` days before D (negative ``n``: after D)."""
-    return (D - timedelta(days=n)).isoformat()
-
-
-def _csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(["" if v is None else v for v in r] for r in rows)
-    return path
-
-
-def set_metrics(root: Path, **metrics: Any) -> Workspace:
-    """Write ``metrics`` settings into the workspace's cstool.yaml and reopen it."""
-    cfg = root / "cstool.yaml"
-    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    data["metrics"].update(metrics)
-    cfg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return open_workspace(root)
 
 
 def build(
@@ -86,7 +62,7 @@ def build(
         )
     )
     for kind, header, rows in files:
-        load(ws, kind, _csv(src / f"{kind}.csv", header, rows))
+        load(ws, kind, write_csv(src / f"{kind}.csv", header, rows))
     return ws
 
 
@@ -253,7 +229,7 @@ def test_user_whose_usage_is_reloaded_with_zero_events_is_not_activated(tmp_path
         [("a1", "A", None), ("a2", "A", EARLY)],
         [(ago(1), "a1", "reports", 3), (ago(1), "a2", "reports", 1)],
     )
-    fix = _csv(
+    fix = write_csv(
         tmp_path / "usage_fix.csv",
         ("date", "account_id", "user_id", "feature", "events"),
         [(ago(1), "A", "a1", "reports", 0)],
@@ -461,7 +437,7 @@ def test_segment_field_may_name_an_extra_accounts_column(tmp_path: Path) -> None
     ws = _segment_fallback_ws(tmp_path)
     tiers = [(f"E{n:02d}", f"E{n:02d} Inc", "gold" if n <= 5 else "") for n in range(1, 11)]
     tiers += [("S1", "S1 Inc", "gold"), ("S2", "S2 Inc", "silver")]
-    load(ws, "accounts", _csv(tmp_path / "tiers.csv", ("account_id", "name", "tier"), tiers))
+    load(ws, "accounts", write_csv(tmp_path / "tiers.csv", ("account_id", "name", "tier"), tiers))
     ws = set_metrics(ws.root, segment_field="tier", min_segment_size=6)
     rows = score(ws)
     assert [rows[a].segment for a in ("E01", "E06", "S1", "S2")] == [

@@ -123,3 +123,43 @@ def test_no_command_shows_help(tmp_path: Path, args: list[str], code: int) -> No
     assert result.returncode == code
     assert "Usage: " in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_then_every_other_command(tmp_path: Path) -> None:
+    """The demo runs end to end in a subprocess, then each remaining command runs in it too."""
+    demo = run("demo", "acme", cwd=tmp_path, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    for step in (
+        "$ cstool load usage data/usage.csv",
+        "$ cstool score backfill",
+        "$ cstool score explain ACC-00001",
+        "$ cstool changes",
+    ):
+        assert step in demo.stderr
+    assert "Adoption on 2026-11-20" in demo.stdout
+    assert "Band moves by segment, 2026-11-13 -> 2026-11-20" in demo.stdout
+    ws = tmp_path / "acme"
+    shown = run("config", "show", "--format", "json", cwd=ws)
+    assert shown.returncode == 0
+    assert {"key": "metrics.depth_window_days", "value": 7, "source": "cstool.yaml"} in (
+        json.loads(shown.stdout)
+    )
+    thresholds = run("thresholds", "show", "--format", "json", cwd=ws)
+    assert thresholds.returncode == 0
+    assert {r["segment"] for r in json.loads(thresholds.stdout)} == {
+        "*",
+        "Enterprise",
+        "Mid-Market",
+        "SMB",
+    }
+    proposed = run("thresholds", "calibrate", "--format", "json", cwd=ws)
+    assert proposed.returncode == 0
+    assert "Nothing stored; pass --apply" in proposed.stderr
+    changes = run("changes", "--by", "csm", "--format", "csv", cwd=ws)
+    assert changes.returncode == 0
+    assert changes.stdout.splitlines()[0] == (
+        "group,account_id,name,measure,band_before,band_after,before,after,change"
+    )
+    sample = run("sample", "generate", "tiny", "--accounts", "3", "--days", "5", cwd=tmp_path)
+    assert sample.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir())[0] == "accounts.csv"

@@ -593,11 +593,11 @@ def test_crash_mid_load_rolls_everything_back(
     real = Store.upsert_usage
     calls: list[int] = []
 
-    def flaky(self: Store, batch: object) -> int:
+    def flaky(self: Store, rows: object, **how: bool) -> int:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("disk on fire")
-        return real(self, batch)  # type: ignore[arg-type]
+        return real(self, rows, **how)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Store, "upsert_usage", flaky)
     before = db_snapshot(seeded.db_path)

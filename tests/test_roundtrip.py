@@ -150,3 +150,34 @@ def test_location_str(file: str, line: int | None, record: int | None, column: s
         details.append(f"column {column}")
     assert text == (f"{file}: " + ", ".join(details) if details else file)
     assert text.startswith(file)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.integers(min_value=0, max_value=2**62), max_size=400)
+    | st.lists(st.integers(min_value=0, max_value=30), max_size=400),
+    capacity=st.integers(min_value=1, max_value=64),
+    sample=st.sampled_from([1, 2, 7, 4096]),
+)
+def test_key_set_finds_exactly_the_repeated_keys(
+    keys: list[int], capacity: int, sample: int
+) -> None:
+    """The bounded-memory duplicate check agrees with counting, however keys spill to runs."""
+    import numpy as np
+
+    from cstool import ingest
+
+    original = ingest._Run.SAMPLE
+    ingest._Run.SAMPLE = sample
+    try:
+        ks = ingest._KeySet(capacity=capacity)
+        for at in range(0, len(keys), 13):
+            ks.add(np.array(keys[at : at + 13], dtype=np.int64))
+        found = ks.duplicates().tolist()
+    finally:
+        ingest._Run.SAMPLE = original
+    counts: dict[int, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    assert sorted(found) == sorted(k for k, n in counts.items() if n > 1)
+    assert len(found) == len(set(found))

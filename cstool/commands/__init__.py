@@ -27,4 +27,9 @@ def workspace() -> Workspace:
     """Open the workspace chosen by the global options (flag > env > cwd walk)."""
     from cstool.workspace import open_workspace
 
-    return open_workspace(state.workspace, flags=state.flags)
+    ws = open_workspace(state.workspace, flags=state.flags)
+    if state.verbose:
+        from cstool.console import message
+
+        message(f"workspace {ws.root} (config {ws.config_path.name}, database {ws.db_path.name})")
+    return ws

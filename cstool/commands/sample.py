@@ -38,5 +38,7 @@ def generate(
             end=end.date(),
             progress=lambda done, total: bar("days", done, total),
         )
-    counts = ", ".join(f"{n:,} {k}" for k, n in summary.rows.items())
+    from cstool.schemas import KINDS
+
+    counts = ", ".join(f"{n:,} {KINDS[k].label}" for k, n in summary.rows.items())
     message(f"Wrote {counts} to {directory} (usage ends {summary.end:%Y-%m-%d})")

@@ -21,6 +21,7 @@ from cstool.console import (
     step_bar,
     warn,
 )
+from cstool.schemas import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from cstool.store import Store
@@ -71,6 +72,8 @@ def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
         return f"{pct(value)} {band_text(band)}" if band else pct(value)
     if column.endswith("_band"):
         return band_text(value)
+    if column in ("band", "value"):
+        return str(value)
     if column in (*MEASURE_COLUMNS, "composite", "before", "after"):
         return pct(value)
     return escape("" if value is None else str(value))
@@ -114,7 +117,7 @@ def score(
         )
     for w in run.warnings:
         warn(w)
-    columns = list(adoption.SCORE_COLUMNS) + (["composite"] if run.composite else [])
+    columns = list(SCORE_COLUMNS) + (["composite"] if run.composite else [])
     if format is Format.table:
         columns = [c for c in columns if not c.endswith("_band")]
     render(
@@ -123,6 +126,7 @@ def score(
         format,
         cell=_cell,
         title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
+        nowrap=(*MEASURE_COLUMNS, "composite"),
     )
     if format is Format.table:
         _band_summary(rows)
@@ -376,6 +380,9 @@ def changes(
     as_of: AsOf = None,
     weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
     by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="List at most N movers (worst first).")
+    ] = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Show who moved bands since the snapshot a week (or --weeks) earlier, worst drops first.
@@ -397,7 +404,7 @@ def changes(
         "after",
         "change",
     ]
-    movers = [m.as_dict() for m in ch.movers]
+    movers = [m.as_dict() for m in ch.movers[:limit]]
     if format is Format.table:
         from rich.table import Table
 
@@ -413,7 +420,14 @@ def changes(
                 g.group, g.measure, f"{g.accounts:,}", f"[green]{g.up:,}[/]", f"[red]{g.down:,}[/]"
             )
         out.print(t)
-    render(movers, cols, format, cell=_cell, title=f"Movers ({len(movers):,})")
+    title = f"Movers, worst drops first ({len(movers):,} of {len(ch.movers):,})"
+    if format is Format.table:
+        # One column per move reads better in a terminal than four.
+        for m in movers:
+            m["band"] = f"{band_text(m['band_before'])} -> {band_text(m['band_after'])}"
+            m["value"] = f"{pct(m['before'])} -> {pct(m['after'])}"
+        cols = ["group", "account_id", "name", "measure", "band", "value", "change"]
+    render(movers, cols, format, cell=_cell, title=title, nowrap=("band", "value", "change"))
 
 
 def register(app_root: typer.Typer) -> None:

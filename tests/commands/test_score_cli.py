@@ -16,20 +16,17 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from adoption_data import ago, set_metrics, write_csv
 from typer.testing import CliRunner, Result
 
 from cstool.cli import app
 from cstool.ingest import load
 from cstool.workspace import init_workspace, open_workspace
 
-D = date(2024, 3, 31)
 COLUMNS = [
     "account_id",
     "name",
@@ -78,27 +75,6 @@ S4,S4 Inc,SMB,Bob,1.0,green,0.5,lime,1.0,green
 """
 
 
-def ago(n: int) -> str:
-    """The ISO date ``n`` days before D."""
-    return (D - timedelta(days=n)).isoformat()
-
-
-def _csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(["" if v is None else v for v in r] for r in rows)
-    return path
-
-
-def set_metrics(root: Path, **metrics: Any) -> None:
-    """Write ``metrics`` settings into the workspace's cstool.yaml."""
-    cfg = root / "cstool.yaml"
-    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    data["metrics"].update(metrics)
-    cfg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-
-
 @pytest.fixture(autouse=True)
 def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables wide enough that no cell is cut."""
@@ -121,7 +97,7 @@ def shop(tmp_path: Path) -> Path:
         ("users", ("user_id", "account_id", "activated_at"), users),
         ("usage", ("date", "account_id", "user_id", "feature", "events"), usage),
     ):
-        load(ws, kind, _csv(src / f"{kind}.csv", header, rows))
+        load(ws, kind, write_csv(src / f"{kind}.csv", header, rows))
     return root
 
 
