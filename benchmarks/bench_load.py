@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument(
         "--peer-runs", type=int, default=1, help="sqlite-utils loads per size (0 skips it)"
     )
-    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--work", type=Path, default=HERE / "scratch")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     for n in args.accounts or [500, 5000]:

@@ -8,7 +8,7 @@ times are end to end, imports included. Its results are compared with cstool's C
 the benchmark doubles as a correctness check. A first, untimed score calibrates thresholds
 when none are stored yet. Scoring stores snapshots in the workspace, as it always does.
 
-    python benchmarks/bench_score.py --workspace /tmp/bench/wsscore  # an existing loaded one
+    python benchmarks/bench_score.py --workspace acme-cs   # an existing, loaded workspace
     python benchmarks/bench_score.py --accounts 5000 --days 90        # generate and load one
 
 Targets on a 2-core machine, 10M usage rows (5,000 accounts, 90 days): cstool at least as fast
@@ -240,7 +240,7 @@ def main() -> None:
         help="score date (default: latest usage day)",
     )
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each (median; 3)")
-    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--work", type=Path, default=HERE / "scratch")
     ap.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()

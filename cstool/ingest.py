@@ -465,12 +465,17 @@ class _Loader:
 
     # ------------------------------------------------------------------------------------
     def _reference_sets(self) -> dict[str, Any]:
+        """Per reference column, the keys it may name, as an Arrow array built once per pass."""
+        import pyarrow as pa
+
         refs: dict[str, Any] = {}
         for ref in self.kind.references:
             if self.kind.name == "usage":
                 continue
             key = get_kind(ref.kind).key[0]
-            refs[ref.column] = self.store.existing_keys(ref.kind, key)
+            refs[ref.column] = pa.array(
+                sorted(self.store.existing_keys(ref.kind, key)), type=pa.string()
+            )
         return refs
 
     def _check_references(
@@ -482,7 +487,6 @@ class _Loader:
         bad: Any,
     ) -> Any:
         import numpy as np
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         out = np.zeros(len(recs), dtype=bool)
@@ -490,9 +494,7 @@ class _Loader:
             if self.kind.name == "usage" or ref.column not in parsed:
                 continue
             values = parsed[ref.column].values
-            known = _mask(
-                pc.is_in(values, value_set=pa.array(sorted(refs[ref.column]), type=pa.string()))
-            )
+            known = _mask(pc.is_in(values, value_set=refs[ref.column]))
             missing = _mask(pc.is_valid(values)) & ~known & ~bad
             if missing.any():
                 problems.add_rows(
@@ -570,9 +572,19 @@ class _Loader:
                 },
             )
             out |= wrong
+        day = parsed["date"].days
+        # Keys pack the day into 20 bits: dates from 1970 to 4840 (and usage before 1970
+        # is not a thing).
+        outside = ~bad & ~out & ((day < 0) | (day >= 1 << 20))
+        if outside.any():
+            problems.add_rows(
+                recs,
+                "date",
+                _explain(parsed["date"].values, outside, lambda v: f"{v} is outside 1970..4840"),
+            )
+            out |= outside
         ok = ~(bad | out)
         fid = u.features(parsed["feature"].values, ok)
-        day = parsed["date"].days
         packed = (day << (_UID_BITS + _FID_BITS)) | (uid << _FID_BITS) | fid
         # Duplicates inside this batch are found here; across batches at the end.
         dmask = np.zeros(len(recs), dtype=bool)
@@ -837,6 +849,11 @@ class _UsageRefs:
         missing = _mask(pc.is_null(pos)) & ok
         if missing.any():
             for name in sorted(set(pc.filter(names, pa.array(missing)).to_pylist())):
+                if self.next_fid >= 1 << _FID_BITS:
+                    raise InputError(
+                        f"more than {(1 << _FID_BITS) - 1:,} distinct features in usage",
+                        hint="feature names should name product features, not events or users",
+                    )
                 self.fids[name] = self.next_fid
                 self.new_features.append((self.next_fid, name))
                 self.next_fid += 1

@@ -689,3 +689,17 @@ def test_email_events_without_url_column_load(ws: Workspace, write: Write) -> No
         ("delivered", "2026-11-20T09:59:00Z", ""),
         ("open", "2026-11-20T10:00:00Z", ""),
     ]
+
+
+def test_usage_date_outside_the_packable_range_is_rejected(
+    seeded: Workspace, write: Write, db_snapshot: Snapshot
+) -> None:
+    """A usage date before 1970 is reported with its line, and nothing is written."""
+    before = db_snapshot(seeded.db_path)
+    path = write("u.csv", "date,account_id,user_id,feature\n1969-12-31,A1,U1,reports\n")
+    with pytest.raises(InputError) as e:
+        load(seeded, "usage", path)
+    assert [str(p) for p in e.value.problems] == [
+        "u.csv: line 2 (record 1), column date: 1969-12-31 is outside 1970..4840"
+    ]
+    assert db_snapshot(seeded.db_path) == before
