@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from cstool.config import MEASURES, Config, MetricsConfig
-from cstool.errors import InputError, NotFoundError
+from cstool.errors import InputError, NotFoundError, UsageError
 from cstool.schemas import SCORE_COLUMNS
 from cstool.store import Store, day_date, day_number
 
@@ -405,13 +405,19 @@ def _collapse_warnings(u: Universe, m: Measures, proposed: list[Cuts]) -> list[s
                 f"{name} {c.measure}: {zeros:.0%} of accounts are at 0; red absorbs "
                 f"{_and(absorbed)}"
             )
+        # Equal non-zero cut points leave the bands between them empty: one line per value.
+        empty: dict[float, list[str]] = {}
         for (a, b), lower in zip(
             ((c20, c40), (c40, c60), (c60, c80)), ("orange", "yellow", "lime"), strict=True
         ):
             if a == b and a > 0:
-                warnings.append(
-                    f"{name} {c.measure}: cut points collapse at {a:.1%}; {lower} is empty"
-                )
+                empty.setdefault(a, []).append(lower)
+        for value, bands_empty in empty.items():
+            verb = "is" if len(bands_empty) == 1 else "are"
+            warnings.append(
+                f"{name} {c.measure}: cut points collapse at {value:.1%}; "
+                f"{_and(bands_empty)} {verb} empty"
+            )
     return warnings
 
 
@@ -424,7 +430,7 @@ def calibrate(
     store: Store, config: Config, as_of: date | None = None, *, apply: bool = False
 ) -> Calibration:
     """Propose cut points from the data at ``as_of``; store them when ``apply``."""
-    d = as_of or latest_usage_date(store)
+    d = usage_date(store, as_of, reach=_reach(config))
     u, (m,) = measure_dates(store, config, [d])
     return _calibrate(store, config, u, m, apply=apply)
 
@@ -457,6 +463,45 @@ def _calibrate(
 
 
 # -- scoring -------------------------------------------------------------------------------
+def usage_date(
+    store: Store,
+    as_of: date | None,
+    option: str = "--as-of",
+    reach: int = 28,
+    warnings: list[str] | None = None,
+) -> date:
+    """``as_of`` checked against the loaded usage (default: the latest usage day).
+
+    A date more than ``reach`` days (the longest window) outside the usage would score every
+    account as if nobody used the product: refused. A date after the latest usage day is
+    allowed with a warning, since the days since may not be loaded yet.
+    """
+    if as_of is None:
+        return latest_usage_date(store)
+    span = store.usage_day_range()
+    if span is None:
+        latest_usage_date(store)  # raises the "no usage" error
+    assert span is not None
+    first, last = day_date(span[0]), day_date(span[1])
+    if not first - timedelta(days=reach) < as_of < last + timedelta(days=reach):
+        raise InputError(
+            f"{option} {as_of} is too far from the loaded usage, {first} to {last}",
+            hint="pick a date in that range, or load the usage that covers it",
+        )
+    if as_of > last and warnings is not None:
+        days = (as_of - last).days
+        warnings.append(
+            f"{option} {as_of} is {days} day{'s' if days != 1 else ''} after the latest usage "
+            f"loaded ({last}); activity since then is not counted"
+        )
+    return as_of
+
+
+def _reach(config: Config) -> int:
+    """How far outside the loaded usage a date may be: the longest window."""
+    return max(config.metrics.depth_window_days, config.metrics.breadth_window_days)
+
+
 def latest_usage_date(store: Store) -> date:
     span = store.usage_day_range()
     if span is None:
@@ -540,13 +585,24 @@ def _rows(u: Universe, m: Measures, th: Thresholds, config: Config) -> list[Scor
 
 def _ensure_thresholds(
     store: Store, config: Config, u: Universe, m: Measures
-) -> tuple[Thresholds, bool]:
-    """The stored thresholds, or (none stored yet) ones calibrated on ``m`` and stored."""
+) -> tuple[Thresholds, bool, list[str]]:
+    """The stored thresholds, or (none stored yet) ones calibrated on ``m`` and stored.
+
+    Calibrating on the fly says what a review would: collapsed cut points, and too few
+    accounts to trust quintiles.
+    """
     th = load_thresholds(store, config.metrics)
     if th.stored:
-        return th, False
-    _calibrate(store, config, u, m, apply=True)
-    return load_thresholds(store, config.metrics), True
+        return th, False, []
+    cal = _calibrate(store, config, u, m, apply=True)
+    warnings = list(cal.warnings)
+    n = len(u.account_ids)
+    if n < config.metrics.min_segment_size:
+        warnings.append(
+            f"calibrated on only {n} account{'s' if n != 1 else ''}; recalibrate with "
+            "`cstool thresholds calibrate --apply` once the whole book is loaded"
+        )
+    return load_thresholds(store, config.metrics), True, warnings
 
 
 def _thresholds_for_reading(store: Store, config: Config, u: Universe, m: Measures) -> Thresholds:
@@ -592,9 +648,10 @@ def _snapshot_rows(iso: str, rows: list[ScoreRow]) -> list[tuple[Any, ...]]:
 
 def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
     """Score every active account on ``as_of`` and store the snapshot of that date."""
-    d = as_of or latest_usage_date(store)
+    early: list[str] = []
+    d = usage_date(store, as_of, reach=_reach(config), warnings=early)
     u, (m,) = measure_dates(store, config, [d])
-    th, calibrated = _ensure_thresholds(store, config, u, m)
+    th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
     rows = _rows(u, m, th, config)
     with store.transaction():
         store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows))
@@ -603,7 +660,7 @@ def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
         rows,
         th,
         calibrated,
-        _age_warning(th, d, config.metrics.recheck_days),
+        early + warnings + _age_warning(th, d, config.metrics.recheck_days),
         config.metrics.composite.enabled,
     )
 
@@ -613,6 +670,7 @@ class Backfill:
     dates: list[date]
     accounts: int
     calibrated_now: bool
+    warnings: list[str] = field(default_factory=list)
 
 
 def backfill(
@@ -625,10 +683,15 @@ def backfill(
 ) -> Backfill:
     """Store snapshots for ``end``, ``end - every``, ... back to ``start``, sharing the work.
 
-    ``end`` defaults to the latest usage day and ``start`` to eight weeks before ``end``.
+    ``end`` defaults to the latest usage day and ``start`` to eight weeks before ``end`` (or
+    the first usage day, when the history is shorter).
     """
-    end = end or latest_usage_date(store)
-    start = start or end - timedelta(weeks=8)
+    early: list[str] = []
+    end = usage_date(store, end, "--to", _reach(config), early)
+    if start is None:
+        first = day_date(store.usage_day_range()[0])  # type: ignore[index]
+        start = max(end - timedelta(weeks=8), first)
+    start = usage_date(store, start, "--from", _reach(config))
     if every < 1:
         raise InputError("--every must be at least 1 day", hint="e.g. --every 7")
     if start > end:
@@ -640,21 +703,21 @@ def backfill(
         d -= timedelta(days=every)
     dates.sort()
     u, ms = measure_dates(store, config, dates, progress)
-    th, calibrated = _ensure_thresholds(store, config, u, ms[-1])  # ms[-1] is of ``end``
+    th, calibrated, warnings = _ensure_thresholds(store, config, u, ms[-1])  # ms[-1]: ``end``
     with store.transaction():
         for m in ms:
             iso = m.as_of.isoformat()
             store.save_snapshot(iso, _snapshot_rows(iso, _rows(u, m, th, config)))
-    return Backfill(dates, len(u.account_ids), calibrated)
+    return Backfill(dates, len(u.account_ids), calibrated, early + warnings)
 
 
 def check_filters(bands: Sequence[str] = (), sort: str = "account_id") -> None:
     """Refuse an unknown band or sort column (before any work is done or stored)."""
     for b in bands:
         if b not in BANDS:
-            raise InputError(f"unknown band {b!r}", hint=f"use {', '.join(BANDS)}")
+            raise UsageError(f"unknown band {b!r}", hint=f"use {', '.join(BANDS)}")
     if sort not in SCORE_COLUMNS and sort != "composite":
-        raise InputError(f"cannot sort by {sort!r}", hint=f"use one of {', '.join(SCORE_COLUMNS)}")
+        raise UsageError(f"cannot sort by {sort!r}", hint=f"use one of {', '.join(SCORE_COLUMNS)}")
 
 
 def filter_rows(
@@ -720,7 +783,7 @@ def explain(
     store: Store, config: Config, account_id: str, as_of: date | None = None
 ) -> Explanation:
     """The numbers behind one account's bands on ``as_of`` and a week earlier."""
-    d = as_of or latest_usage_date(store)
+    d = usage_date(store, as_of, reach=_reach(config))
     metrics = config.metrics
     u, (before, now) = measure_dates(store, config, [d - timedelta(days=7), d])
     th = _thresholds_for_reading(store, config, u, now)
@@ -798,6 +861,7 @@ class Changes:
     by: str
     groups: list[GroupChange]
     movers: list[Mover]
+    warnings: list[str] = field(default_factory=list)
 
 
 def changes(
@@ -805,7 +869,7 @@ def changes(
 ) -> Changes:
     """Accounts whose bands moved between the snapshot at D and one 7·weeks earlier."""
     if by not in ("segment", "csm"):
-        raise InputError(f"cannot group by {by!r}", hint="use --by segment or --by csm")
+        raise UsageError(f"cannot group by {by!r}", hint="use --by segment or --by csm")
     if weeks < 1:
         raise InputError("--weeks must be at least 1", hint="e.g. --weeks 1")
     dates = [date.fromisoformat(s) for s in store.snapshot_dates()]
@@ -826,6 +890,12 @@ def changes(
             hint=f"build history with `cstool score backfill --from {start} --to {d}`",
         )
     then = max(older)
+    warnings = []
+    if (target - then).days >= 7:
+        warnings.append(
+            f"the nearest older snapshot is {then}, {(d - then).days} days before {d} rather "
+            f"than {7 * weeks}; `cstool score backfill` fills the weeks between"
+        )
     old = {r["account_id"]: r for r in store.snapshot(then.isoformat())}
     movers: list[Mover] = []
     groups: dict[tuple[str, str], GroupChange] = {}
@@ -847,4 +917,6 @@ def changes(
     movers.sort(
         key=lambda m: (m.change, (m.after or 0) - (m.before or 0), m.group, m.account_id, m.measure)
     )
-    return Changes(d, then, by, sorted(groups.values(), key=lambda x: (x.group, x.measure)), movers)
+    return Changes(
+        d, then, by, sorted(groups.values(), key=lambda x: (x.group, x.measure)), movers, warnings
+    )

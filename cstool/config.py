@@ -253,7 +253,7 @@ def _validate(
         err = e.errors()[0]
         loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
         msg = err["msg"]
-        hint = "see `cstool config show` for the valid keys and their values"
+        hint = "fix the key in cstool.yaml; the README's Configuration section lists the settings"
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, _KeyProblem):
             loc, msg, hint = loc + cause.path, cause.message, cause.hint
@@ -281,7 +281,8 @@ def load_file(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as e:
         raise InputError(f"cannot read {path.name}: {e.strerror}", hint="check the file") from None
     try:
-        data = yaml.safe_load(text)
+        # A SafeLoader subclass: as safe as yaml.safe_load, and strict about repeated keys.
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise InputError(
@@ -295,9 +296,24 @@ def load_file(path: Path) -> tuple[dict[str, Any], str]:
         raise InputError(
             "the top level must be a mapping of settings",
             location=Location(path.name, line=1),
-            hint="see `cstool config show`",
+            hint="start from the file `cstool init` writes, which lists every setting",
         )
     return data, text
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (the last would win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _is_text(key: str) -> bool:

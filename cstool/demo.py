@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cstool.config import CONFIG_NAME
 from cstool.errors import InputError
 from cstool.schemas import LOAD_ORDER
+
+# Written into every workspace the demo builds: --force rebuilds only folders that carry it,
+# so a real workspace (or any other folder) is never deleted.
+MARKER = ".cstool-demo"
 
 
 def prepare(directory: Path, *, force: bool = False) -> Path:
@@ -19,13 +22,19 @@ def prepare(directory: Path, *, force: bool = False) -> Path:
                 f"{directory} already exists",
                 hint="pass --force to rebuild a previous demo workspace, or name a new folder",
             )
-        if not (root / CONFIG_NAME).is_file():
+        if not (root / MARKER).is_file():
             raise InputError(
-                f"{directory} is not a cstool workspace; --force only rebuilds a demo workspace",
-                hint="name a new folder",
+                f"{directory} was not built by `cstool demo`; --force only rebuilds a demo "
+                "workspace and never deletes anything else",
+                hint="name a new folder for the demo",
             )
         shutil.rmtree(root)
     return root
+
+
+def mark(root: Path) -> None:
+    """Record that ``root`` is a demo workspace, which --force may rebuild."""
+    (root / MARKER).write_text("built by cstool demo; `cstool demo --force` may delete it\n")
 
 
 def steps() -> list[list[str]]:

@@ -100,7 +100,9 @@ def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], nam
         )
     if problems:
         hint = "fix the header row"
-        if missing:
+        if len(fields) == 1 and any(sep in fields[0] for sep in ";\t|"):
+            hint = "the file does not seem comma-separated; export it again as CSV with commas"
+        elif missing:
             sample = ", ".join(f"'{f.strip()}'" for f in fields[:4] if f.strip())
             hint = (
                 f"map the file's headers in cstool.yaml under exports.{kind.name}.columns "
@@ -683,6 +685,8 @@ def _lookup(table: Any, values: Any) -> Any:
     import pyarrow.compute as pc
 
     enc = pc.dictionary_encode(values)
+    if not len(table):
+        return np.full(len(values), -1, dtype=np.int64)
     distinct = enc.dictionary
     width = table.dtype.itemsize // 4
     # Longer strings would be cut to the table's width and could match wrongly.
@@ -985,6 +989,13 @@ def _load_locked(
             sha256=sha,
             seconds=time.perf_counter() - started,
         )
+    for ref in kind.references:
+        if kind.column(ref.column).required and store.count(ref.kind) == 0:
+            raise InputError(
+                f"no {ref.kind} are loaded yet, and every row needs a known one in {ref.column}",
+                location=Location(path.name),
+                hint=f"load {ref.kind} first: cstool load {ref.kind} FILE",
+            )
     loader = _Loader(ws, store, kind, path, enc, mode, progress)
     result = LoadResult(kind.name, label, sha256=sha)
     try:
@@ -1012,8 +1023,7 @@ def _load_locked(
         shown = problems.total
         raise InputError(
             f"{shown:,} problem{'s' if shown != 1 else ''} in {path.name}; nothing was loaded",
-            hint="fix the rows and load again, or pass --allow-rejects to load the good rows "
-            "and write the bad ones to a rejects file",
+            hint=_rejection_hint(kind, problems),
             problems=located,
             total=problems.total,
         )
@@ -1034,7 +1044,22 @@ def _load_locked(
         result=result,
         problems=located,
         total=problems.total,
-        hint="fix the rejected rows and load them again; the good rows are in",
+        hint="fix the rejected rows and load them again; the good rows are already loaded",
+    )
+
+
+def _rejection_hint(kind: ExportKind, problems: _Problems) -> str:
+    """What to do about a rejected file: a date format setting when dates are what failed."""
+    dates = sorted({c for _, c, m in problems.kept if c and "is not a date in the format" in m})
+    if dates:
+        return (
+            f"if the file writes dates another way, set it in cstool.yaml under "
+            f"exports.{kind.name}.date_formats (e.g. {dates[0]}: '%m/%d/%Y') or date_format; "
+            "else fix the rows, or pass --allow-rejects to load the good ones"
+        )
+    return (
+        "fix the rows and load again, or pass --allow-rejects to load the good rows and write "
+        "the bad ones to a rejects file"
     )
 
 
@@ -1064,7 +1089,8 @@ def _finish(
     result.inserted = store.count(kind.name) - before_rows
     result.updated = changed - result.inserted
     result.unchanged = result.rows - result.rejected - result.inserted - result.updated
-    if kind.snapshot:
+    if kind.snapshot and mode == "replace":
+        # A full export: accounts it no longer has are marked inactive, never deleted.
         result.deactivated = store.deactivate_missing(kind, keys)
     elif mode == "replace" and kind.name != "usage":
         result.deleted = store.delete_missing(kind, keys)

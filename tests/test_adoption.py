@@ -16,7 +16,7 @@ import pytest
 from adoption_data import D, ago, set_metrics, write_csv
 
 from cstool import adoption
-from cstool.errors import InputError
+from cstool.errors import InputError, UsageError
 from cstool.ingest import load
 from cstool.store import Store
 from cstool.workspace import Workspace, init_workspace
@@ -507,8 +507,9 @@ def test_collapse_warning_names_every_absorbed_band(tmp_path: Path) -> None:
         cal.warnings
     )
     # Every account has deployment 1: the cut points collapse at 100% without any zero.
-    assert "all accounts deployment: cut points collapse at 100.0%; orange is empty" in (
-        cal.warnings
+    assert (
+        "all accounts deployment: cut points collapse at 100.0%; orange, yellow and lime are "
+        "empty" in cal.warnings
     )
     assert not any("deployment" in w and "at 0" in w for w in cal.warnings)
 
@@ -640,9 +641,9 @@ def test_filter_rows_sorts_missing_values_and_bands_last(tmp_path: Path) -> None
     assert [r.account_id for r in by_band] == ["C", "A", "B"]
     assert [r.account_id for r in adoption.filter_rows(rows, csm="Ann", sort="name")] == ["A", "C"]
     assert [r.account_id for r in adoption.filter_rows(rows, bands=["red"])] == ["B", "C"]
-    with pytest.raises(InputError, match="unknown band 'blue'"):
+    with pytest.raises(UsageError, match="unknown band 'blue'"):
         adoption.filter_rows(rows, bands=["blue"])
-    with pytest.raises(InputError, match="cannot sort by 'arr'"):
+    with pytest.raises(UsageError, match="cannot sort by 'arr'"):
         adoption.filter_rows(rows, sort="arr")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from cstool.config import Config, ExportConfig, default_yaml, env_name, resolve
 from cstool.errors import InputError
+from cstool.workspace import Workspace, open_workspace
 
 
 def _yaml(tmp_path: Path, text: str) -> Path:
@@ -204,3 +205,11 @@ def test_valid_export_settings_are_kept(tmp_path: Path) -> None:
     assert export.date_formats == {"renewal_date": "%m/%d/%Y"}
     assert export.encoding == "cp1252"
     assert resolve(path, env={}).config.export("users").columns == {}
+
+
+def test_a_key_given_twice_is_rejected_with_its_line(ws: Workspace) -> None:
+    """YAML would keep the last of two equal keys; cstool.yaml refuses them instead."""
+    ws.config_path.write_text("version: 1\ncompany: A\ncompany: B\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        open_workspace(ws.root)
+    assert str(e.value) == "cstool.yaml: line 3: not valid YAML: the key 'company' is given twice"

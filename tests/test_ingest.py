@@ -89,10 +89,23 @@ def test_same_rows_in_a_new_file_are_unchanged(ws: Workspace, write: Write) -> N
     assert (r.rows, r.inserted, r.updated, r.unchanged) == (2, 0, 0, 2)
 
 
-def test_modified_reload_counts_updates(ws: Workspace, write: Write) -> None:
-    """A newer export counts new, updated and unchanged rows and marks the missing inactive."""
+def test_upsert_of_a_partial_export_deactivates_nothing(ws: Workspace, write: Write) -> None:
+    """Upsert merges: accounts missing from the file keep their state."""
     load(ws, "accounts", write("a.csv", "account_id,name\nA1,Acme\nA2,Beta\nA3,Gamma\n"))
-    r = load(ws, "accounts", write("b.csv", "account_id,name\nA1,Acme\nA2,Beta Ltd\nA4,Delta\n"))
+    r = load(ws, "accounts", write("b.csv", "account_id,name\nA2,Beta Ltd\n"))
+    assert (r.rows, r.inserted, r.updated, r.unchanged, r.deactivated) == (1, 0, 1, 0, 0)
+    assert rows(ws, "SELECT account_id, active FROM accounts ORDER BY 1") == [
+        ("A1", 1),
+        ("A2", 1),
+        ("A3", 1),
+    ]
+
+
+def test_modified_reload_counts_updates(ws: Workspace, write: Write) -> None:
+    """A newer full export counts new, updated and unchanged rows and marks the missing inactive."""
+    load(ws, "accounts", write("a.csv", "account_id,name\nA1,Acme\nA2,Beta\nA3,Gamma\n"))
+    b = write("b.csv", "account_id,name\nA1,Acme\nA2,Beta Ltd\nA4,Delta\n")
+    r = load(ws, "accounts", b, mode="replace")
     assert (r.rows, r.inserted, r.updated, r.unchanged, r.deactivated) == (3, 1, 1, 1, 1)
     assert rows(ws, "SELECT account_id, name, active FROM accounts ORDER BY 1") == [
         ("A1", "Acme", 1),
@@ -535,6 +548,7 @@ def test_rejected_rows_are_not_marked_inactive(ws: Workspace, write: Write) -> N
             ws,
             "accounts",
             write("b.csv", "account_id,name,arr\nA1,Acme,1\nA2,Beta,x\n"),
+            mode="replace",
             allow_rejects=True,
         )
     assert e.value.result.deactivated == 1  # type: ignore[attr-defined]

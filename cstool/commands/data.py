@@ -39,7 +39,11 @@ def load(
     ],
     file: Annotated[Path, typer.Argument(help="The CSV file to load.", show_default=False)],
     mode: Annotated[
-        str, typer.Option(help="upsert merges by key; replace makes the table equal to the file.")
+        str,
+        typer.Option(
+            help="upsert merges by key and removes nothing; replace takes the file as the full "
+            "export (missing accounts become inactive, other missing rows are deleted)."
+        ),
     ] = "upsert",
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding of the file (default utf-8, BOM allowed).")

@@ -41,6 +41,7 @@ def demo(
                 if e.exit_code:
                     raise
             if i == 0:
+                core.mark(root)
                 os.chdir(root)
                 state.workspace = root
     finally:

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from cstool.store import Store
     from cstool.workspace import Workspace
 
-app = typer.Typer(help="Score adoption: deployment, depth and breadth with coloured bands.")
+app = typer.Typer(
+    help="Score adoption: deployment, depth and breadth with coloured bands.\n\n"
+    "Example: cstool score --segment SMB --band red,orange --sort depth"
+)
 thresholds_app = typer.Typer(
     help="Calibrate, review and show the band cut points.", no_args_is_help=True
 )
@@ -128,6 +131,10 @@ def score(
         title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
         nowrap=(*MEASURE_COLUMNS, "composite"),
     )
+    if not rows and (segment or csm or bands):
+        segments = ", ".join(sorted({r.segment for r in run.rows}))
+        csms = ", ".join(sorted({r.csm for r in run.rows if r.csm}))
+        warn(f"no account matches; segments are {segments}; CSMs are {csms}")
     if format is Format.table:
         _band_summary(rows)
     if not state.quiet:
@@ -191,9 +198,12 @@ def backfill(
             f"No thresholds were stored yet: calibrated on the data of {result.dates[-1]} "
             "and stored them (review with `cstool thresholds show`)"
         )
+    for w in result.warnings:
+        warn(w)
+    n = len(result.dates)
     message(
-        f"Stored {len(result.dates)} snapshots from {result.dates[0]} to {result.dates[-1]} "
-        f"({result.accounts:,} accounts each)"
+        f"Stored {n:,} snapshot{'s' if n != 1 else ''} from {result.dates[0]} to "
+        f"{result.dates[-1]} ({result.accounts:,} accounts each)"
     )
 
 
@@ -289,23 +299,28 @@ def calibrate(
                 "n": c.n,
                 "current": None if cur is None else list(cur.cuts),
                 "proposed": list(c.cuts),
-                "before": {k: v for k, v in before.items() if v},
-                "after": {k: v for k, v in after.items() if v},
+                "before": before,
+                "after": after,
             }
         )
-    if format is Format.table:
+    if format is not Format.json:
+
+        def cuts(xs: list[float]) -> str:
+            return " ".join(pct(x) if format is Format.table else repr(x) for x in xs)
+
         for r in rows:
-            r["current"] = (
-                "none" if r["current"] is None else " ".join(pct(x) for x in r["current"])
-            )
-            r["proposed"] = " ".join(pct(x) for x in r["proposed"])
-            r["before"] = _counts(r["before"])
-            r["after"] = _counts(r["after"])
+            r["current"] = "none" if r["current"] is None else cuts(r["current"])
+            r["proposed"] = cuts(r["proposed"])
+            counts = _counts if format is Format.table else _plain_counts
+            r["before"], r["after"] = counts(r["before"]), counts(r["after"])
     render(
         rows,
         ["segment", "measure", "n", "current", "proposed", "before", "after"],
         format,
-        title=f"Cut points from the data of {cal.as_of} (c20 c40 c60 c80)",
+        title=f"Cut points from the data of {cal.as_of} (c20 c40 c60 c80; accounts per band "
+        "green lime yellow orange red n/a)",
+        cell=lambda c, v, r: str(v) if c in ("before", "after") else _cell(c, v, r),
+        nowrap=("segment", "measure", "n"),
     )
     for w in cal.warnings:
         warn(w)
@@ -316,7 +331,14 @@ def calibrate(
 
 
 def _counts(c: dict[str, int]) -> str:
-    return " ".join(f"{band_text(b)} {n}" for b, n in c.items()) or "-"
+    """Band counts as coloured numbers, in band order (the title names the order)."""
+    from cstool.console import BAND_STYLES
+
+    return " ".join(f"[{BAND_STYLES.get(b, 'dim')}]{n}[/]" for b, n in c.items())
+
+
+def _plain_counts(c: dict[str, int]) -> str:
+    return " ".join(f"{b}={n}" for b, n in c.items())
 
 
 @thresholds_app.command("show")
@@ -377,7 +399,15 @@ def show(format: FormatOpt = Format.table) -> None:
 
 
 def changes(
-    as_of: AsOf = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Snapshot date to look from (default: the latest snapshot).",
+            show_default=False,
+        ),
+    ] = None,
     weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
     by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
     limit: Annotated[
@@ -393,6 +423,8 @@ def changes(
 
     with errors_to_exit(), _store(write=False) as (_, store):
         ch = adoption.changes(store, _day(as_of), weeks, by)
+    for w in ch.warnings:
+        warn(w)
     cols = [
         "group",
         "account_id",

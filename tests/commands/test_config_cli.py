@@ -78,7 +78,7 @@ def test_unknown_key(cli: Cli, ws: Workspace) -> None:
     assert result.stdout == ""
     assert result.stderr == (
         "Error: cstool.yaml: line 4: metrics.bogus: unknown key\n"
-        "hint: see `cstool config show` for the valid keys and their values\n"
+        "hint: fix the key in cstool.yaml; the README's Configuration section lists the settings\n"
     )
 
 

@@ -234,11 +234,11 @@ def test_reload_identical_is_unchanged(
 
 
 def test_reload_modified(cli: Cli, ws: Workspace, write: Write) -> None:
-    """A newer export reports new, updated, unchanged and inactive rows."""
+    """A newer full export (--mode replace) reports new, updated, unchanged and inactive rows."""
     write("a.csv", "account_id,name\nA1,Acme\nA2,Beta\nA3,Gamma\n")
     write("b.csv", "account_id,name\nA1,Acme\nA2,Beta Ltd\nA4,Delta\n")
     cli("-w", "ws", "load", "accounts", "a.csv")
-    result = cli("-w", "ws", "load", "accounts", "b.csv")
+    result = cli("-w", "ws", "load", "accounts", "b.csv", "--mode", "replace")
     assert result.exit_code == 0
     assert loaded(result.stderr) == (
         "Loaded 3 accounts from b.csv (1 new, 1 updated, 1 unchanged, 1 marked inactive) in N s\n"
@@ -390,7 +390,7 @@ def test_allow_rejects(cli: Cli, ws: Workspace, write: Write) -> None:
         "the other rows are loaded\n"
         "  a.csv: line 3 (record 2), column arr: 'lots' is not a number\n"
         "  a.csv: line 5 (record 4): has 2 fields, the header has 3\n"
-        "hint: fix the rejected rows and load them again; the good rows are in\n"
+        "hint: fix the rejected rows and load them again; the good rows are already loaded\n"
     )
     rejects = ws.root / "rejects" / f"accounts-{sha[:12]}.csv"
     assert [p.name for p in (ws.root / "rejects").iterdir()] == [rejects.name]

@@ -73,6 +73,16 @@ S2,S2 Inc,SMB,Bob,1.0,green,0.0,red,1.0,green
 S3,S3 Inc,SMB,Ann,1.0,green,1.0,green,1.0,green
 S4,S4 Inc,SMB,Bob,1.0,green,0.5,lime,1.0,green
 """
+# What calibrating on the shop's seven accounts warns about (a review would say the same).
+CALIBRATION_WARNINGS = (
+    "Warning: all accounts deployment: cut points collapse at 100.0%; orange, yellow and "
+    "lime are empty\n"
+    "Warning: all accounts depth: cut points collapse at 50.0%; orange and yellow are empty\n"
+    "Warning: all accounts breadth: cut points collapse at 100.0%; orange, yellow and lime "
+    "are empty\n"
+    "Warning: calibrated on only 7 accounts; recalibrate with `cstool thresholds calibrate "
+    "--apply` once the whole book is loaded\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +156,8 @@ def test_first_score_says_it_calibrated_and_stored_thresholds(shop: Path) -> Non
     assert first.stderr == (
         "No thresholds were stored yet: calibrated on the data of 2024-03-31 and stored them "
         "(review with `cstool thresholds show`)\n"
-        "Stored the snapshot of 2024-03-31 (7 accounts)\n"
+        + CALIBRATION_WARNINGS
+        + "Stored the snapshot of 2024-03-31 (7 accounts)\n"
     )
     assert query(shop, "SELECT DISTINCT as_of FROM thresholds") == [("2024-03-31",)]
     second = ok(shop, "score", "--format", "csv")
@@ -185,10 +196,10 @@ def test_score_filters_and_sort(shop: Path, args: list[str], expected: list[str]
     assert ids(ok(shop, "score", "--format", "csv", *args)) == expected
 
 
-def test_unknown_band_exits_1_and_stores_nothing(shop: Path) -> None:
-    """An unknown band is an error naming the valid bands, before any snapshot is stored."""
+def test_unknown_band_exits_2_and_stores_nothing(shop: Path) -> None:
+    """An unknown band is a usage error naming the valid bands, before anything is stored."""
     result = cli(shop, "score", "--band", "red,blue")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
         "Error: unknown band 'blue'\nhint: use green, lime, yellow, orange, red\n"
@@ -197,10 +208,10 @@ def test_unknown_band_exits_1_and_stores_nothing(shop: Path) -> None:
     assert query(shop, "SELECT COUNT(*) FROM thresholds") == [(0,)]
 
 
-def test_unknown_sort_column_exits_1(shop: Path) -> None:
-    """--sort must name a score column."""
+def test_unknown_sort_column_exits_2(shop: Path) -> None:
+    """--sort must name a score column (a usage error)."""
     result = cli(shop, "score", "--sort", "arr")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("Error: cannot sort by 'arr'\nhint: use one of account_id,")
 
@@ -256,7 +267,8 @@ def test_backfill_stores_every_dates_snapshot(shop: Path) -> None:
     assert result.stderr == (
         "No thresholds were stored yet: calibrated on the data of 2024-03-31 and stored them "
         "(review with `cstool thresholds show`)\n"
-        "Stored 3 snapshots from 2024-03-17 to 2024-03-31 (7 accounts each)\n"
+        + CALIBRATION_WARNINGS
+        + "Stored 3 snapshots from 2024-03-17 to 2024-03-31 (7 accounts each)\n"
     )
     assert query(shop, "SELECT as_of, COUNT(*) FROM snapshots GROUP BY as_of") == [
         ("2024-03-17", 7),
@@ -398,7 +410,7 @@ def test_changes_weeks_and_unknown_grouping(shop: Path) -> None:
     assert result.exit_code == 1
     assert "--from 2024-03-10 --to 2024-03-31" in result.stderr
     bad = cli(shop, "changes", "--by", "region")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert bad.stderr == ("Error: cannot group by 'region'\nhint: use --by segment or --by csm\n")
 
 
@@ -411,10 +423,12 @@ def test_calibrate_without_apply_stores_nothing(shop: Path) -> None:
     depth = rows["depth"]
     assert (depth["segment"], depth["n"], depth["current"]) == ("*", 6, None)
     assert depth["proposed"] == [0.5, 0.5, 0.5, 1.0]
-    assert depth["before"] == {"n/a": 7}
-    assert depth["after"] == {"green": 2, "lime": 3, "red": 1, "n/a": 1}
-    assert "Warning: all accounts depth: cut points collapse at 50.0%; orange is empty" in (
-        result.stderr
+    none = {"green": 0, "lime": 0, "yellow": 0, "orange": 0, "red": 0, "n/a": 0}
+    assert depth["before"] == {**none, "n/a": 7}
+    assert depth["after"] == {**none, "green": 2, "lime": 3, "red": 1, "n/a": 1}
+    assert (
+        "Warning: all accounts depth: cut points collapse at 50.0%; orange and yellow are empty"
+        in (result.stderr)
     )
     assert result.stderr.endswith("Nothing stored; pass --apply to store these cut points\n")
     assert query(shop, "SELECT COUNT(*) FROM thresholds") == [(0,)]
