@@ -626,7 +626,21 @@ def _age_warning(th: Thresholds, d: date, recheck_days: int) -> list[str]:
     return []
 
 
-def _snapshot_rows(iso: str, rows: list[ScoreRow]) -> list[tuple[Any, ...]]:
+def _basis(th: Thresholds, config: Config) -> str:
+    """Fingerprint of what decides a band besides the data: cut points and measure settings."""
+    import hashlib
+    import json
+
+    m = config.metrics
+    facts = {
+        "cuts": sorted((s, k, list(c.cuts)) for (s, k), c in th.stored.items()),
+        "overrides": th.overrides,
+        "settings": m.model_dump(mode="json", exclude={"overrides", "recheck_days"}),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _snapshot_rows(iso: str, rows: list[ScoreRow], basis: str) -> list[tuple[Any, ...]]:
     return [
         (
             iso,
@@ -641,6 +655,7 @@ def _snapshot_rows(iso: str, rows: list[ScoreRow]) -> list[tuple[Any, ...]]:
             r.breadth,
             r.breadth_band,
             r.composite,
+            basis,
         )
         for r in rows
     ]
@@ -654,7 +669,7 @@ def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
     th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
     rows = _rows(u, m, th, config)
     with store.transaction():
-        store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows))
+        store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows, _basis(th, config)))
     return ScoreRun(
         d,
         rows,
@@ -707,7 +722,8 @@ def backfill(
     with store.transaction():
         for m in ms:
             iso = m.as_of.isoformat()
-            store.save_snapshot(iso, _snapshot_rows(iso, _rows(u, m, th, config)))
+            rows = _rows(u, m, th, config)
+            store.save_snapshot(iso, _snapshot_rows(iso, rows, _basis(th, config)))
     return Backfill(dates, len(u.account_ids), calibrated, early + warnings)
 
 
@@ -897,9 +913,16 @@ def changes(
             f"than {7 * weeks}; `cstool score backfill` fills the weeks between"
         )
     old = {r["account_id"]: r for r in store.snapshot(then.isoformat())}
+    new = store.snapshot(d.isoformat())
+    if {r["basis"] for r in old.values()} != {r["basis"] for r in new}:
+        warnings.append(
+            f"the snapshots of {then} and {d} were banded with different cut points or "
+            "settings, so some moves reflect that change rather than the customers; "
+            f"`cstool score backfill --from {then} --to {d}` rebands the history"
+        )
     movers: list[Mover] = []
     groups: dict[tuple[str, str], GroupChange] = {}
-    for r in store.snapshot(d.isoformat()):
+    for r in new:
         g = r[by] or NO_SEGMENT
         for k in MEASURES:
             gc = groups.setdefault((g, k), GroupChange(g, k, 0, 0, 0))

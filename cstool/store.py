@@ -126,11 +126,16 @@ def _m003_load_settings(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE loads ADD COLUMN settings TEXT NOT NULL DEFAULT ''")
 
 
+def _m004_snapshot_basis(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE snapshots ADD COLUMN basis TEXT NOT NULL DEFAULT ''")
+
+
 # Migrations run in order; PRAGMA user_version records how many have been applied.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_adoption,
     _m003_load_settings,
+    _m004_snapshot_basis,
 ]
 
 
@@ -585,13 +590,17 @@ class Store:
         self.db.execute("DELETE FROM thresholds")
         self.db.executemany("INSERT INTO thresholds VALUES (?,?,?,?,?,?,?,?)", rows)
 
-    SNAPSHOT_COLUMNS = ("as_of", *SCORE_COLUMNS, "composite")
+    # basis: a fingerprint of the cut points and settings the bands were given with, so
+    # that comparing two snapshots can tell a change of rules from a change of customers.
+    SNAPSHOT_COLUMNS = ("as_of", *SCORE_COLUMNS, "composite", "basis")
 
     def save_snapshot(self, as_of: str, rows: Iterable[Sequence[Any]]) -> None:
         """Replace the snapshot of one as-of date (inside the caller's transaction)."""
         self.db.execute("DELETE FROM snapshots WHERE as_of = ?", (as_of,))
         self.db.executemany(
-            f"INSERT INTO snapshots VALUES ({', '.join('?' * len(self.SNAPSHOT_COLUMNS))})", rows
+            f"INSERT INTO snapshots ({', '.join(self.SNAPSHOT_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(self.SNAPSHOT_COLUMNS))})",
+            rows,
         )
 
     def snapshot(self, as_of: str) -> list[dict[str, Any]]:

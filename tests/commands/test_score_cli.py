@@ -496,3 +496,17 @@ def test_score_warns_when_thresholds_are_older_than_recheck_days(shop: Path) -> 
         "them with `cstool thresholds calibrate`\n"
     )
     assert stale.stdout.startswith(",".join(COLUMNS) + "\n")
+
+
+def test_changes_warns_when_the_snapshots_were_banded_differently(shop: Path) -> None:
+    """Moves caused by new cut points or settings are flagged, not passed off as customers'."""
+    ok(shop, "score", "backfill", "--from", "2024-03-24", "--to", "2024-03-31")
+    same = ok(shop, "changes")
+    assert "banded with different" not in same.stderr
+    set_metrics(shop, overrides={"SMB": {"depth": [0.1, 0.2, 0.3, 0.4]}})
+    ok(shop, "score")
+    result = ok(shop, "changes")
+    assert (
+        "Warning: the snapshots of 2024-03-24 and 2024-03-31 were banded with different cut "
+        "points or settings" in result.stderr
+    )
