@@ -124,7 +124,14 @@ def render(
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
-        table.add_column((headers or {}).get(c, c), no_wrap=c in nowrap)
+        numeric = any(isinstance(r.get(c), int | float) for r in rows) or c in ("rows", "active")
+        table.add_column(
+            (headers or {}).get(c, c),
+            no_wrap=c in nowrap,
+            # A long word (a path, an id) folds onto the next line rather than being cut.
+            overflow="ellipsis" if c in nowrap else "fold",
+            justify="right" if numeric else "left",
+        )
     for r in rows:
         table.add_row(
             *[

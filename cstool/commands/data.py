@@ -141,13 +141,24 @@ def status(
             rows = [asdict(s) for s in store.status()]
         finally:
             store.close()
-    if format is Format.table:
-        for r in rows:
-            r["sha256"] = (r["sha256"] or "")[:12]
-            r["rows"] = f"{r['rows']:,}"
-            # To the minute, so that the table fits a 100-column terminal.
-            r["last_loaded_at"] = (r["last_loaded_at"] or "").replace("T", " ")[:16]
-    render(rows, STATUS_COLUMNS, format, title=f"Workspace {ws.root.name}")
+    if format is not Format.table:
+        render(rows, STATUS_COLUMNS, format)
+        return
+    for r in rows:
+        r["sha256"] = (r["sha256"] or "")[:12]
+        r["rows"] = f"{r['rows']:,}"
+        r["active"] = "" if r["active"] is None else f"{r['active']:,}"
+        # To the minute, so that the table fits a 100-column terminal (JSON has seconds).
+        r["loaded"] = (r["last_loaded_at"] or "").replace("T", " ")[:16]
+        r["dates"] = f"{r['first_date']} .. {r['last_date']}" if r["first_date"] else ""
+    render(
+        rows,
+        ["kind", "rows", "active", "loaded", "file", "sha256", "dates"],
+        format,
+        title=f"Workspace {ws.root.name}",
+        headers={"loaded": "last load", "dates": "usage dates"},
+        nowrap=("kind", "rows", "active", "loaded", "sha256"),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -497,7 +497,7 @@ def test_status_table(cli: Cli, ws: Workspace, write: Write) -> None:
     for kind in KINDS:
         assert f"│ {kind} " in result.stdout
     assert re.search(
-        rf"│ accounts +│ 2 +│ 2 +│ \d{{4}}-\d\d-\d\d \d\d:\d\d │ a\.csv │ {sha[:12]} │",
+        rf"│ accounts +│ +2 │ +2 │ \d{{4}}-\d\d-\d\d \d\d:\d\d │ a\.csv +│ {sha[:12]} │",
         result.stdout,
     )
     assert sha not in result.stdout
