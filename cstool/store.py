@@ -475,7 +475,7 @@ class Store:
             last = self.last_load(name)
             first_d = last_d = None
             if name == "usage" and rows:
-                lo, hi = self.db.execute("SELECT MIN(day), MAX(day) FROM usage").fetchone()
+                lo, hi = self.usage_day_range()  # type: ignore[misc]
                 first_d, last_d = day_date(lo).isoformat(), day_date(hi).isoformat()
             out.append(
                 KindStatus(
@@ -572,7 +572,10 @@ class Store:
             yield day, np.fromstring(text, dtype=np.int64, sep=",")
 
     def usage_day_range(self) -> tuple[int, int] | None:
-        lo, hi = self.db.execute("SELECT MIN(day), MAX(day) FROM usage").fetchone()
+        # Two queries: SQLite answers a lone MIN or MAX of the key from the index at once, but
+        # scans the whole table for both in one query.
+        lo = self.db.execute("SELECT MIN(day) FROM usage").fetchone()[0]
+        hi = self.db.execute("SELECT MAX(day) FROM usage").fetchone()[0]
         return None if lo is None else (int(lo), int(hi))
 
     def load_thresholds(self) -> list[tuple[str, str, float, float, float, float, int, str]]:
