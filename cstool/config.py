@@ -96,6 +96,14 @@ class MetricsConfig(Strict):
     )
     composite: CompositeConfig = Field(default_factory=CompositeConfig)
 
+    @field_validator("segment_field")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # It names a column or an extra attribute of the accounts export, never SQL.
+        if not v.strip() or any(ch in v for ch in '"\\'):
+            raise ValueError("must be a column name without quotes or backslashes")
+        return v
+
     @field_validator("feature_weights")
     @classmethod
     def _positive_weights(cls, v: dict[str, float]) -> dict[str, float]:

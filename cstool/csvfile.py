@@ -32,6 +32,9 @@ from cstool.errors import InputError, Location
 if TYPE_CHECKING:
     pass
 
+# Exports carry long notes and bodies; Python's csv module stops at 128 KB a field by default.
+csv.field_size_limit(1 << 30)
+
 CHUNK = 1 << 20
 BATCH_BYTES = 4 << 20
 
@@ -183,9 +186,7 @@ class BatchReader:
     bad: list[BadRecord] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Batch]:
-        import numpy as np
         import pyarrow as pa
-        import pyarrow.csv as pacsv
 
         names = [f"c{i}" for i in range(self.width)]
 
@@ -197,6 +198,23 @@ class BatchReader:
 
         enc = "utf8" if self.encoding == "utf-8-sig" else self.encoding
         raw = self.path.open("rb")
+        try:
+            yield from self._batches(raw, names, enc, on_invalid)
+        except pa.ArrowInvalid as e:
+            raise InputError(
+                f"the file cannot be read as CSV: {str(e).splitlines()[0]}",
+                location=Location(self.path.name),
+                hint="a field may be larger than 4 MB or hold an unbalanced quote; "
+                "export the file again",
+            ) from None
+        finally:
+            raw.close()
+
+    def _batches(self, raw: Any, names: list[str], enc: str, on_invalid: Any) -> Iterator[Batch]:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
         counter = _Counting(raw)
         reader = pacsv.open_csv(
             io.BufferedReader(counter, buffer_size=CHUNK),
@@ -229,7 +247,6 @@ class BatchReader:
             if n:
                 seen = int(recs[-1])
             yield Batch(list(rb.columns), recs, counter.count)
-        raw.close()
 
 
 class _Counting(io.RawIOBase):

@@ -9,10 +9,11 @@ load is run again skipping the bad records, which go to a rejects CSV with their
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,7 +123,7 @@ class _Checked:
     records: Any
     parsed: dict[str, Parsed]
     good: Any
-    ids: tuple[Any, Any] | None
+    ids: tuple[Any, Any, list[tuple[int, str]]] | None  # usage: uid, fid, new feature names
     bytes_done: int
 
 
@@ -134,7 +135,7 @@ class _SeenKeys:
     rejected: set[Any] = field(default_factory=set)
 
 
-def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Generator[Any, None, None]:
     """Produce ``items`` in a worker thread, ``depth`` ahead of the consumer.
 
     An exception in the worker is raised here; stopping early stops the worker.
@@ -407,15 +408,17 @@ class _Loader:
         rows = 0
         refs = self._reference_sets()
         checked = self._check_batches(reader, header, problems, keys, skip, refs)
-        for batch in _prefetch(checked):
-            rows += len(batch.records)
-            # A normal pass writes only while everything so far is clean; a pass that
-            # excludes known bad records writes every good row.
-            clean = problems.total == 0 and not reader.bad
-            if write and (clean or skip is not None):
-                self._write(batch, header)
-            if self.progress:
-                self.progress("loading", batch.bytes_done, total)
+        # closing(): should a write fail, the checker thread is stopped at once.
+        with contextlib.closing(_prefetch(checked)) as batches:
+            for batch in batches:
+                rows += len(batch.records)
+                # A normal pass writes only while everything so far is clean; a pass that
+                # excludes known bad records writes every good row.
+                clean = problems.total == 0 and not reader.bad
+                if write and (clean or skip is not None):
+                    self._write(batch, header)
+                if self.progress:
+                    self.progress("loading", batch.bytes_done, total)
         for b in reader.bad:
             fields = f"{b.actual} field{'s' if b.actual != 1 else ''}"
             problems.add(b.record, None, f"has {fields}, the header has {b.expected}")
@@ -454,6 +457,9 @@ class _Loader:
                 parsed[col.name] = _parse_column(col, cells, self.date_format(col.name))
                 problems.add_rows(recs, col.name, parsed[col.name].messages)
                 bad |= parsed[col.name].bad
+            if skip is not None:
+                # Records already known bad are left out before keys and features are taken.
+                bad |= np.isin(recs, skip)
             bad |= self._check_references(parsed, refs, recs, problems, bad)
             ids = None
             if self.kind.name == "usage":
@@ -461,8 +467,6 @@ class _Loader:
                 bad |= out
             else:
                 bad |= self._generic_keys(parsed, recs, bad, keys.seen, keys.rejected, problems)
-            if skip is not None:
-                bad |= np.isin(recs, skip)
             yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
 
     # ------------------------------------------------------------------------------------
@@ -544,7 +548,7 @@ class _Loader:
 
     def _usage_keys(
         self, parsed: dict[str, Parsed], recs: Any, bad: Any, problems: _Problems
-    ) -> tuple[Any, tuple[Any, Any]]:
+    ) -> tuple[Any, tuple[Any, Any, list[tuple[int, str]]]]:
         """Resolve users and features to ids, check accounts, and pack the row keys."""
         import numpy as np
 
@@ -586,7 +590,7 @@ class _Loader:
             )
             out |= outside
         ok = ~(bad | out)
-        fid = u.features(parsed["feature"].values, ok)
+        fid, new_features = u.features(parsed["feature"].values, ok)
         packed = (day << (_UID_BITS + _FID_BITS)) | (uid << _FID_BITS) | fid
         # Duplicates inside this batch are found here; across batches at the end.
         dmask = np.zeros(len(recs), dtype=bool)
@@ -611,7 +615,7 @@ class _Loader:
                 problems.add_rows(recs, "date, user_id, feature", msgs)
                 out |= dmask
             u.keys.add(packed[ok & ~dmask])
-        return out, (uid, fid)
+        return out, (uid, fid, new_features)
 
     def _late_usage_duplicates(self, header: _Header, problems: _Problems) -> None:
         """Report keys repeated across batches, re-reading the file to name their records."""
@@ -636,6 +640,10 @@ class _Loader:
         import pyarrow as pa
 
         frame, parsed, good = batch.frame, batch.parsed, batch.good
+        if batch.ids is not None:
+            # Names first, even for a batch with no good rows left, since later batches use
+            # the ids the checker gave them.
+            self.store.add_features(batch.ids[2])
         idx = np.flatnonzero(good)
         if not len(idx):
             return
@@ -653,9 +661,8 @@ class _Loader:
             assert self.usage is not None
             events = parsed["events"].values.filter(keep).to_numpy(zero_copy_only=False)
             assert batch.ids is not None
-            uid, fid = batch.ids
+            uid, fid, _ = batch.ids
             day, uid, fid = parsed["date"].days[idx], uid[idx], fid[idx]
-            self.store.add_features(self.usage.take_new_features())
             parts = [day, uid, fid, events]
 
             def rows() -> Iterator[tuple[Any, ...]]:
@@ -812,7 +819,6 @@ class _UsageRefs:
         self.fids = dict(store.feature_names())
         self._index_features()
         self.next_fid = max(self.fids.values(), default=0) + 1
-        self.new_features: list[tuple[int, str]] = []
         self.keys = _KeySet()
         size = int(self.user_uid.max()) + 2 if len(self.user_uid) else 1
         self.first = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
@@ -844,11 +850,13 @@ class _UsageRefs:
             return str(self.account_ids[self.user_account[pos]])
         return None
 
-    def features(self, names: Any, ok: Any) -> Any:
-        """Feature ids per row; names first seen in good rows get new ids."""
+    def features(self, names: Any, ok: Any) -> tuple[Any, list[tuple[int, str]]]:
+        """Feature ids per row, and the (id, name) of names first seen in this batch's good
+        rows, which the writer stores with the batch (the worker shares no list with it)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        new: list[tuple[int, str]] = []
         pos = pc.index_in(names, value_set=self.feature_set)
         missing = _mask(pc.is_null(pos)) & ok
         if missing.any():
@@ -859,11 +867,11 @@ class _UsageRefs:
                         hint="feature names should name product features, not events or users",
                     )
                 self.fids[name] = self.next_fid
-                self.new_features.append((self.next_fid, name))
+                new.append((self.next_fid, name))
                 self.next_fid += 1
             self._index_features()
             pos = pc.index_in(names, value_set=self.feature_set)
-        return self.feature_ids[pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)]
+        return self.feature_ids[pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)], new
 
     def _index_features(self) -> None:
         import numpy as np
@@ -872,10 +880,6 @@ class _UsageRefs:
         names = sorted(self.fids)
         self.feature_set = pa.array(names, type=pa.string())
         self.feature_ids = np.array([self.fids[n] for n in names] + [0], dtype=np.int64)
-
-    def take_new_features(self) -> list[tuple[int, str]]:
-        new, self.new_features = self.new_features, []
-        return new
 
     def widen(self, uid: Any, day: Any) -> None:
         """Track each user's first and last active day across the load."""
@@ -923,6 +927,12 @@ def load(
     if mode not in ("upsert", "replace"):
         raise UsageError(f"unknown mode {mode!r}", hint="use --mode upsert or --mode replace")
     kind = get_kind(kind_name)
+    if kind.name == "usage" and mode == "replace" and allow_rejects:
+        # Replacing usage empties it first, so a rejected row's stored history would be lost.
+        raise UsageError(
+            "--mode replace and --allow-rejects cannot be combined for usage",
+            hint="fix the file and replace, or load the good rows with --mode upsert",
+        )
     started = time.perf_counter()
     cfg = ws.resolved.config.export(kind.name)
     enc = encoding or cfg.encoding or "utf-8"

@@ -10,6 +10,7 @@ Usage is the large table, so it is stored compactly: the day as an integer (days
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -187,15 +188,16 @@ class Store:
         try:
             db = sqlite3.connect(str(path), isolation_level=None, timeout=0.0)
             db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as e:
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=OFF")
+            db.execute("PRAGMA cache_size=-8192")
+            db.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.DatabaseError as e:  # also "file is not a database"
             raise EnvironmentProblem(
                 f"cannot open the database {path.name}: {e}",
-                hint="check the file's permissions and that the disk is not full",
+                hint="check the file's permissions and that the disk is not full; a file that "
+                "is not a database was not written by cstool",
             ) from None
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=OFF")
-        db.execute("PRAGMA cache_size=-8192")
-        db.execute("PRAGMA temp_store=MEMORY")
         return db
 
     @classmethod
@@ -245,7 +247,10 @@ class Store:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk, an I/O error): the original
+            # error is the one to report.
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
@@ -284,8 +289,7 @@ class Store:
         )
 
     def count(self, kind: str) -> int:
-        table = "usage" if kind == "usage" else kind
-        return int(self.db.execute(f"SELECT COUNT(*) FROM {q(table)}").fetchone()[0])
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {q(kind)}").fetchone()[0])
 
     def existing_keys(self, kind: str, column: str) -> set[str]:
         """All values of ``column`` (a key) stored for ``kind``."""

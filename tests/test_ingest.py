@@ -717,3 +717,21 @@ def test_usage_date_outside_the_packable_range_is_rejected(
         "u.csv: line 2 (record 1), column date: 1969-12-31 is outside 1970..4840"
     ]
     assert db_snapshot(seeded.db_path) == before
+
+
+def test_usage_replace_with_allow_rejects_is_refused(seeded: Workspace, write: Write) -> None:
+    """Replacing usage would drop rejected rows' history, so the combination is refused."""
+    path = write("u.csv", usage_csv(2, {"U1": "A1"}, 1))
+    with pytest.raises(UsageError, match="cannot be combined for usage"):
+        load(seeded, "usage", path, mode="replace", allow_rejects=True)
+
+
+def test_a_database_that_is_not_one_is_an_environment_error(ws: Workspace, write: Write) -> None:
+    """A cstool.db overwritten with text is reported (exit 3), not a traceback."""
+    ws.db_path.write_text("not a database, just text\n" * 100)
+    for extra in ("-wal", "-shm"):
+        Path(str(ws.db_path) + extra).unlink(missing_ok=True)
+    with pytest.raises(CstoolError) as e:
+        load(ws, "accounts", write("a.csv", "account_id,name\nA1,Acme\n"))
+    assert e.value.exit_code == 3
+    assert "cannot open the database cstool.db" in e.value.message

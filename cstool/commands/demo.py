@@ -26,7 +26,6 @@ def demo(
     """
     from cstool import demo as core
     from cstool.cli import app
-    from cstool.commands import state
 
     with errors_to_exit():
         root = core.prepare(directory, force=force)
@@ -35,15 +34,17 @@ def demo(
     try:
         for i, args in enumerate(run):
             err.print(f"\n[bold cyan]$ cstool {shlex.join(args)}[/]")
+            # Every step names the demo workspace, so a CSTOOL_WORKSPACE in the environment
+            # (the user's real workspace) is never the one written to.
+            where = [] if i == 0 else ["--workspace", str(root)]
             try:
-                app(args, standalone_mode=False, prog_name="cstool")
+                app([*where, *args], standalone_mode=False, prog_name="cstool")
             except typer.Exit as e:
                 if e.exit_code:
                     raise
             if i == 0:
                 core.mark(root)
                 os.chdir(root)
-                state.workspace = root
     finally:
         os.chdir(here)
     message(f"\nDemo workspace ready in {directory}. Try: cd {directory} && cstool status")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cstool.cli import app
@@ -34,3 +35,16 @@ def test_force_never_deletes_a_workspace_the_demo_did_not_build(tmp_path: Path) 
     assert result.exit_code == 1
     assert "was not built by `cstool demo`" in result.stderr
     assert mine.read_text() == "precious"
+
+
+def test_demo_never_writes_to_the_workspace_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With CSTOOL_WORKSPACE pointing at a real workspace, the demo still loads its own."""
+    init_workspace(tmp_path / "real")
+    before = (tmp_path / "real" / "cstool.db").read_bytes()
+    monkeypatch.setenv("CSTOOL_WORKSPACE", str(tmp_path / "real"))
+    result = CliRunner().invoke(app, ["demo", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "real" / "cstool.db").read_bytes() == before
+    assert "Loaded 214 accounts" in result.stderr
