@@ -35,14 +35,14 @@ thresholds_app = typer.Typer(
     help="Calibrate, review and show the band cut points.", no_args_is_help=True
 )
 
+
+def _date_option(flag: str, help: str) -> Any:
+    """A YYYY-MM-DD option whose default is explained in its help."""
+    return typer.Option(flag, formats=["%Y-%m-%d"], help=help, show_default=False)
+
+
 AsOf = Annotated[
-    datetime | None,
-    typer.Option(
-        "--as-of",
-        formats=["%Y-%m-%d"],
-        help="Score date (default: latest usage day).",
-        show_default=False,
-    ),
+    datetime | None, _date_option("--as-of", "Score date (default: latest usage day).")
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 MEASURE_COLUMNS = ("deployment", "depth", "breadth")
@@ -160,21 +160,10 @@ def _band_summary(rows: list[Any]) -> None:
 def backfill(
     start: Annotated[
         datetime | None,
-        typer.Option(
-            "--from",
-            formats=["%Y-%m-%d"],
-            help="Earliest date to score (default: 8 weeks before --to).",
-            show_default=False,
-        ),
+        _date_option("--from", "Earliest date to score (default: 8 weeks before --to)."),
     ] = None,
     end: Annotated[
-        datetime | None,
-        typer.Option(
-            "--to",
-            formats=["%Y-%m-%d"],
-            help="Latest date to score (default: latest usage day).",
-            show_default=False,
-        ),
+        datetime | None, _date_option("--to", "Latest date to score (default: latest usage day).")
     ] = None,
     every: Annotated[int, typer.Option(min=1, help="Days between snapshots.")] = 7,
 ) -> None:
@@ -401,12 +390,7 @@ def show(format: FormatOpt = Format.table) -> None:
 def changes(
     as_of: Annotated[
         datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="Snapshot date to look from (default: the latest snapshot).",
-            show_default=False,
-        ),
+        _date_option("--as-of", "Snapshot date to look from (default: the latest snapshot)."),
     ] = None,
     weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
     by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
