@@ -97,6 +97,50 @@ class Thresholds:
         return Cuts(ALL_SEGMENTS, measure, fb.cuts, fb.n, fb.as_of, "fallback (all accounts)")
 
 
+THRESHOLD_COLUMNS = (
+    "segment",
+    "measure",
+    "c20",
+    "c40",
+    "c60",
+    "c80",
+    "n",
+    "calibrated_on",
+    "applies",
+)
+
+
+def threshold_rows(th: Thresholds) -> list[dict[str, Any]]:
+    """The stored cut points, then the overrides of cstool.yaml, saying which applies.
+
+    A stored set that an override replaces reads "overridden".
+    """
+    rows: list[dict[str, Any]] = []
+    for (seg, m), c in sorted(th.stored.items()):
+        overridden = m in th.overrides.get(seg, {})
+        rows.append(
+            dict(
+                zip(
+                    THRESHOLD_COLUMNS,
+                    (seg, m, *c.cuts, c.n, c.as_of, "overridden" if overridden else "calibrated"),
+                    strict=True,
+                )
+            )
+        )
+    for seg, per in sorted(th.overrides.items()):
+        for m, cuts in sorted(per.items()):
+            rows.append(
+                dict(
+                    zip(
+                        THRESHOLD_COLUMNS,
+                        (seg, m, *cuts, None, None, "override (cstool.yaml)"),
+                        strict=True,
+                    )
+                )
+            )
+    return rows
+
+
 def load_thresholds(store: Store, metrics: MetricsConfig) -> Thresholds:
     stored = {
         (seg, m): Cuts(
@@ -336,6 +380,24 @@ class Calibration:
     counts_after: dict[tuple[str, str], dict[str, int]]
     warnings: list[str]
     applied: bool = False
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per proposed set: current and proposed cut points, accounts per band before/after."""
+        out = []
+        for c in self.proposed:
+            cur = self.current.applied(c.segment, c.measure)
+            out.append(
+                {
+                    "segment": c.segment,
+                    "measure": c.measure,
+                    "n": c.n,
+                    "current": None if cur is None else list(cur.cuts),
+                    "proposed": list(c.cuts),
+                    "before": self.counts_before.get((c.segment, c.measure), {}),
+                    "after": self.counts_after.get((c.segment, c.measure), {}),
+                }
+            )
+        return out
 
 
 def _propose(u: Universe, m: Measures, metrics: MetricsConfig) -> list[Cuts]:

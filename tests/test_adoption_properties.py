@@ -89,3 +89,20 @@ def test_cut_points_known_answer() -> None:
 def test_a_value_on_a_cut_point_takes_the_higher_band(value: float, band: str) -> None:
     """Each band starts at its cut point inclusive."""
     assert band_of(value, (0.2, 0.4, 0.6, 0.8)) == band
+
+
+def test_threshold_rows_say_which_cut_points_apply() -> None:
+    """A calibrated set replaced by an override reads "overridden"; the override "applies"."""
+    from cstool.adoption import Cuts, Thresholds, threshold_rows
+
+    stored = {
+        ("SMB", "depth"): Cuts("SMB", "depth", (0.1, 0.2, 0.3, 0.4), 40, "2026-11-20", "x"),
+        ("SMB", "breadth"): Cuts("SMB", "breadth", (0.5, 0.6, 0.7, 0.8), 40, "2026-11-20", "x"),
+    }
+    rows = threshold_rows(Thresholds(stored, {"SMB": {"depth": (0.0, 0.1, 0.2, 0.3)}}))
+    assert [(r["measure"], r["applies"]) for r in rows] == [
+        ("breadth", "calibrated"),
+        ("depth", "overridden"),
+        ("depth", "override (cstool.yaml)"),
+    ]
+    assert rows[2]["c20"] == 0.0 and rows[2]["n"] is None

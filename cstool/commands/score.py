@@ -276,22 +276,7 @@ def calibrate(
 
     with errors_to_exit(), _store(write=apply) as (ws, store):
         cal = adoption.calibrate(store, ws.resolved.config, _day(as_of), apply=apply)
-    rows: list[dict[str, Any]] = []
-    for c in cal.proposed:
-        cur = cal.current.applied(c.segment, c.measure)
-        before = cal.counts_before.get((c.segment, c.measure), {})
-        after = cal.counts_after.get((c.segment, c.measure), {})
-        rows.append(
-            {
-                "segment": c.segment,
-                "measure": c.measure,
-                "n": c.n,
-                "current": None if cur is None else list(cur.cuts),
-                "proposed": list(c.cuts),
-                "before": before,
-                "after": after,
-            }
-        )
+    rows = cal.rows()
     if format is not Format.json:
 
         def cuts(xs: list[float]) -> str:
@@ -340,45 +325,14 @@ def show(format: FormatOpt = Format.table) -> None:
 
     with errors_to_exit(), _store(write=False) as (ws, store):
         th = adoption.load_thresholds(store, ws.resolved.config.metrics)
-    rows = []
-    for (seg, m), c in sorted(th.stored.items()):
-        applied = th.applied(seg, m)
-        rows.append(
-            {
-                "segment": seg,
-                "measure": m,
-                "c20": c.cuts[0],
-                "c40": c.cuts[1],
-                "c60": c.cuts[2],
-                "c80": c.cuts[3],
-                "n": c.n,
-                "calibrated_on": c.as_of,
-                "applies": "override" if applied and applied.source == "override" else "calibrated",
-            }
-        )
-    for seg, per in sorted(th.overrides.items()):
-        for m, cuts in sorted(per.items()):
-            rows.append(
-                {
-                    "segment": seg,
-                    "measure": m,
-                    "c20": cuts[0],
-                    "c40": cuts[1],
-                    "c60": cuts[2],
-                    "c80": cuts[3],
-                    "n": None,
-                    "calibrated_on": None,
-                    "applies": "override (cstool.yaml)",
-                }
-            )
+    rows = adoption.threshold_rows(th)
     if not rows and not state.quiet:
         message(
             "No thresholds stored yet; run `cstool thresholds calibrate --apply` or `cstool score`"
         )
-    cols = ["segment", "measure", "c20", "c40", "c60", "c80", "n", "calibrated_on", "applies"]
     render(
         rows,
-        cols,
+        adoption.THRESHOLD_COLUMNS,
         format,
         title="Band cut points",
         cell=lambda c, v, r: (
