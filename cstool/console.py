@@ -143,51 +143,31 @@ def render(
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress callback drawing a bar on stderr when stderr is a terminal, else nothing."""
+def progress_bar(
+    description: str, *, counts: str = "bytes"
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback drawing a bar on stderr when stderr is a terminal, else nothing.
+
+    ``counts`` is "bytes" (sizes and time left) or "steps" (dates, days: done of total).
+    """
     if not err.is_terminal:
         yield lambda phase, done, total: None
         return
     from rich.progress import (
         BarColumn,
         DownloadColumn,
+        MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeRemainingColumn,
     )
 
+    amount: list[ProgressColumn] = (
+        [DownloadColumn(), TimeRemainingColumn()] if counts == "bytes" else [MofNCompleteColumn()]
+    )
     with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{description}: {phase}", total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield update
-
-
-@contextmanager
-def step_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
-    """Like :func:`progress_bar` for counted steps (dates, accounts) rather than bytes."""
-    if not err.is_terminal:
-        yield lambda phase, done, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
+        TextColumn("{task.description}"), BarColumn(), *amount, console=err, transient=True
     ) as bar:
         tasks: dict[str, Any] = {}
 

@@ -25,12 +25,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cstool.errors import InputError, Location
-
-if TYPE_CHECKING:
-    pass
 
 # Exports carry long notes and bodies; Python's csv module stops at 128 KB a field by default.
 csv.field_size_limit(1 << 30)

@@ -939,10 +939,13 @@ def load(
     file_label = ws.relative(path)
     size = path.stat().st_size if path.exists() else 0
 
-    def pre_progress(n: int, _done: list[int] = [0]) -> None:  # noqa: B006
-        _done[0] += n
+    checked = 0
+
+    def pre_progress(n: int) -> None:
+        nonlocal checked
+        checked += n
         if progress:
-            progress("checking", _done[0], size)
+            progress("checking", checked, size)
 
     scan = prescan(path, enc, pre_progress)
     header = map_header(kind, read_header(path, scan.encoding), cfg.columns, path.name)

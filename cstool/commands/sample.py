@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cstool.console import errors_to_exit, message, step_bar
+from cstool.console import errors_to_exit, message, progress_bar
 
 app = typer.Typer(help="Generate realistic sample exports.", no_args_is_help=True)
 
@@ -29,7 +29,7 @@ def generate(
     """
     from cstool.sample import generate as run
 
-    with errors_to_exit(), step_bar("Generating usage") as bar:
+    with errors_to_exit(), progress_bar("Generating usage", counts="steps") as bar:
         summary = run(
             directory,
             accounts=accounts,

@@ -17,8 +17,8 @@ from cstool.console import (
     message,
     out,
     pct,
+    progress_bar,
     render,
-    step_bar,
     warn,
 )
 from cstool.schemas import SCORE_COLUMNS
@@ -173,7 +173,11 @@ def backfill(
     """
     from cstool import adoption
 
-    with errors_to_exit(), _store(write=True) as (ws, store), step_bar("Scoring") as bar:
+    with (
+        errors_to_exit(),
+        _store(write=True) as (ws, store),
+        progress_bar("Scoring", counts="steps") as bar,
+    ):
         result = adoption.backfill(
             store,
             ws.resolved.config,
