@@ -19,21 +19,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cstool import yamlfile
 from cstool.errors import InputError, Location
+from cstool.yamlfile import KeyProblem
 
 CONFIG_NAME = "cstool.yaml"
 ENV_PREFIX = "CSTOOL_"
 MEASURES = ("deployment", "depth", "breadth")
-
-
-class _KeyProblem(ValueError):
-    """A validation problem below a field, with the key path under it and a hint."""
-
-    def __init__(self, path: tuple[str, ...], message: str, hint: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-        self.hint = hint
 
 
 class Strict(BaseModel):
@@ -160,13 +152,13 @@ class Config(Strict):
 
         for kind, ec in v.items():
             if kind not in KINDS:
-                raise _KeyProblem(
+                raise KeyProblem(
                     (kind,), "unknown export kind", "use one of: " + ", ".join(LOAD_ORDER)
                 )
             canon = KINDS[kind].column_names
             for header, target in ec.columns.items():
                 if target not in canon:
-                    raise _KeyProblem(
+                    raise KeyProblem(
                         (kind, "columns", header),
                         f"{target!r} is not a column of {kind}",
                         f"the columns of {kind} are: {', '.join(canon)}",
@@ -174,7 +166,7 @@ class Config(Strict):
             dates = [c.name for c in KINDS[kind].columns if c.type is ColType.DATE]
             for column in ec.date_formats:
                 if column not in dates:
-                    raise _KeyProblem(
+                    raise KeyProblem(
                         (kind, "date_formats", column),
                         f"{column!r} is not a date column of {kind}",
                         f"the date columns of {kind} are: {', '.join(dates) or '(none)'}",
@@ -226,102 +218,28 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _line_of(text: str, path: tuple[str | int, ...]) -> int | None:
-    """Best-effort line number of a dotted key path in YAML text."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(part):
-                    line = k.start_mark.line + 1
-                    node = v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+_INIT_HINT = "start from the file `cstool init` writes, which lists every setting"
+_REFERENCE = "the README's Configuration section lists the settings"
 
 
 def _validate(
     data: dict[str, Any], text: str, name: str, sources: Mapping[str, str] | None = None
 ) -> Config:
+    if not sources:
+        return yamlfile.validate(data, Config, name, text, reference=_REFERENCE)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-        msg = err["msg"]
-        hint = "fix the key in cstool.yaml; the README's Configuration section lists the settings"
-        cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, _KeyProblem):
-            loc, msg, hint = loc + cause.path, cause.message, cause.hint
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        # After merging, a bad value came from the environment or a flag: name which.
-        source = (sources or {}).get(dotted, "")
-        if source.startswith("env "):
-            name = f"environment variable {source[4:]}"
-            hint = f"fix or unset {source[4:]}"
-        elif source == "flag":
-            name = "command-line option"
-        raise InputError(
-            f"{dotted}: {msg}",
-            location=Location(name, line=_line_of(text, loc) if text else None),
-            hint=hint,
-        ) from None
-
-
-def load_file(path: Path) -> tuple[dict[str, Any], str]:
-    """Read ``cstool.yaml`` with ``yaml.safe_load``; return its mapping and raw text."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read {path.name}: {e.strerror}", hint="check the file") from None
-    try:
-        # A SafeLoader subclass: as safe as yaml.safe_load, and strict about repeated keys.
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML: {getattr(e, 'problem', None) or e}",
-            location=Location(path.name, line=mark.line + 1 if mark else None),
-            hint="fix the YAML syntax (indentation, colons, quotes)",
-        ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(
-            "the top level must be a mapping of settings",
-            location=Location(path.name, line=1),
-            hint="start from the file `cstool init` writes, which lists every setting",
-        )
-    return data, text
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (the last would win)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        issue = yamlfile.explain(e, data, Config)[0]
+    # After merging, a bad value came from the environment or a flag: name which.
+    source = sources.get(issue.dotted, "")
+    hint = issue.full_hint(CONFIG_NAME, _REFERENCE)
+    if source.startswith("env "):
+        name = f"environment variable {source[4:]}"
+        hint = f"fix or unset {source[4:]}"
+    elif source == "flag":
+        name = "command-line option"
+    raise InputError(f"{issue.dotted}: {issue.message}", location=Location(name), hint=hint)
 
 
 def _is_text(key: str) -> bool:
@@ -368,7 +286,11 @@ def resolve(
 ) -> ResolvedConfig:
     """Load, merge (flag > env > file > default) and validate the configuration."""
     env = os.environ if env is None else env
-    data, text = load_file(path) if path is not None and path.exists() else ({}, "")
+    data, text = (
+        yamlfile.load_mapping(path, hint=_INIT_HINT)
+        if path is not None and path.exists()
+        else ({}, "")
+    )
     name = path.name if path is not None else CONFIG_NAME
     file_config = _validate(data, text, name)
     sources = {k: name for k, _ in _leaves(data)}

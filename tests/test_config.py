@@ -213,3 +213,11 @@ def test_a_key_given_twice_is_rejected_with_its_line(ws: Workspace) -> None:
     with pytest.raises(InputError) as e:
         open_workspace(ws.root)
     assert str(e.value) == "cstool.yaml: line 3: not valid YAML: the key 'company' is given twice"
+
+
+def test_a_folder_named_cstool_yaml_is_not_a_file(tmp_path: Path) -> None:
+    """A folder where cstool.yaml should be is reported as a folder, not a file."""
+    (tmp_path / "cstool.yaml").mkdir()
+    with pytest.raises(InputError) as e:
+        resolve(tmp_path / "cstool.yaml", env={})
+    assert str(e.value) == "cstool.yaml is a folder, not a file"

@@ -123,3 +123,40 @@ def test_show_outside_a_workspace(cli: Cli) -> None:
     assert result.exit_code == 1
     assert "no cstool workspace here" in result.stderr
     assert "hint: " in result.stderr
+
+
+def test_config_that_is_not_utf8(cli: Cli, ws: Workspace) -> None:
+    """A cstool.yaml saved in another encoding fails with exit 1 naming the file and line."""
+    ws.config_path.write_bytes("version: 1\ncompany: Café\n".encode("cp1252"))
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: cstool.yaml: line 2: not UTF-8 text: byte 0xE9 at column 13 cannot be decoded\n"
+        "hint: save the file as UTF-8 (most editors offer it under 'Save with encoding')\n"
+    )
+
+
+def test_bad_value_is_not_called_a_bad_key(cli: Cli, ws: Workspace) -> None:
+    """A wrong value is reported as a value to fix, not as a key."""
+    ws.config_path.write_text("version: 1\nsending:\n  smtp_port: many\n", encoding="utf-8")
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cstool.yaml: line 3: sending.smtp_port: ")
+    assert result.stderr.endswith(
+        "hint: fix the value in cstool.yaml; "
+        "the README's Configuration section lists the settings\n"
+    )
+    assert "key" not in result.stderr.splitlines()[0]
+
+
+def test_misspelt_key_suggests_the_known_one(cli: Cli, ws: Workspace) -> None:
+    """An unknown key close to a known one names it in the hint."""
+    ws.config_path.write_text("version: 1\nmetrics:\n  depth_window_day: 7\n", encoding="utf-8")
+    result = cli("-w", "ws", "config", "show")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: cstool.yaml: line 3: metrics.depth_window_day: unknown key\n"
+        "hint: fix the key in cstool.yaml (did you mean depth_window_days?); "
+        "the README's Configuration section lists the settings\n"
+    )
