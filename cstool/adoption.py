@@ -25,7 +25,9 @@ from typing import Any
 from cstool.config import MEASURES, Config, MetricsConfig
 from cstool.errors import InputError, NotFoundError, UsageError
 from cstool.schemas import SCORE_COLUMNS
-from cstool.store import Store, day_date, day_number
+from cstool.store import Store, day_date, day_number, exports
+from cstool.store import adoption as scores_db
+from cstool.store import usage as usage_db
 
 BANDS = ("green", "lime", "yellow", "orange", "red")
 BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
@@ -151,7 +153,7 @@ def load_thresholds(store: Store, metrics: MetricsConfig) -> Thresholds:
             as_of,
             "calibrated" if seg != ALL_SEGMENTS else "all accounts",
         )
-        for seg, m, c20, c40, c60, c80, n, as_of in store.load_thresholds()
+        for seg, m, c20, c40, c60, c80, n, as_of in scores_db.load_thresholds(store.db)
     }
     return Thresholds(stored, {s: dict(v) for s, v in metrics.overrides.items()})
 
@@ -182,19 +184,19 @@ def universe(store: Store, metrics: MetricsConfig) -> Universe:
     """Read accounts, users and feature entitlements once."""
     import numpy as np
 
-    accts = store.scoring_accounts(metrics.segment_field)
+    accts = exports.active_accounts(store.db, metrics.segment_field)
     index = {a[0]: i for i, a in enumerate(accts)}
     licenses = np.array([float(a[4]) if a[4] else np.nan for a in accts], dtype=float)
-    by_account = list(store.scoring_users(_NEVER))
+    by_account = list(usage_db.users_by_account(store.db, _NEVER))
     size = max((int(uids.max()) + 1 for _, uids, _ in by_account if len(uids)), default=1)
     user_acct = np.full(size, -1, dtype=np.int64)
     activated = np.full(size, _NEVER, dtype=np.int64)
     for account_id, uids, days in by_account:
         user_acct[uids] = index.get(account_id, -1)
         activated[uids] = days
-    catalogue = store.feature_catalogue()
+    catalogue = usage_db.feature_catalogue(store.db)
     exported: dict[int, list[str]] = {}
-    for account_id, feature, on in store.enabled_features():
+    for account_id, feature, on in exports.enabled_features(store.db):
         i = index.get(account_id)
         if i is not None:
             exported.setdefault(i, [])
@@ -292,7 +294,7 @@ def read_active(store: Store, u: Universe, first_day: int, last_day: int) -> Act
     cell_type = np.int32 if len(u.account_ids) * n_feat < 2**31 else np.int64
     days, uids, cells = [], [], []
     # Day by day, so that only compact arrays of the kept rows outlive the loop.
-    for day, key in store.active_usage(first_day, last_day, fid_bits):
+    for day, key in usage_db.active_usage(store.db, first_day, last_day, fid_bits):
         uid, fid = key >> fid_bits, key & ((1 << fid_bits) - 1)
         acct = np.where(uid < n_users, u.user_acct[np.minimum(uid, n_users - 1)], -1)
         col = u.fid_col[fid]
@@ -519,7 +521,9 @@ def _calibrate(
     )
     if apply:
         with store.transaction():
-            store.save_thresholds((c.segment, c.measure, *c.cuts, c.n, c.as_of) for c in proposed)
+            scores_db.save_thresholds(
+                store.db, [(c.segment, c.measure, *c.cuts, c.n, c.as_of) for c in proposed]
+            )
         cal.applied = True
     return cal
 
@@ -540,7 +544,7 @@ def usage_date(
     """
     if as_of is None:
         return latest_usage_date(store)
-    span = store.usage_day_range()
+    span = usage_db.day_range(store.db)
     if span is None:
         latest_usage_date(store)  # raises the "no usage" error
     assert span is not None
@@ -565,7 +569,7 @@ def _reach(config: Config) -> int:
 
 
 def latest_usage_date(store: Store) -> date:
-    span = store.usage_day_range()
+    span = usage_db.day_range(store.db)
     if span is None:
         raise InputError(
             "no usage is loaded, so there is nothing to score",
@@ -731,7 +735,9 @@ def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
     th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
     rows = _rows(u, m, th, config)
     with store.transaction():
-        store.save_snapshot(d.isoformat(), _snapshot_rows(d.isoformat(), rows, _basis(th, config)))
+        scores_db.save_snapshot(
+            store.db, d.isoformat(), _snapshot_rows(d.isoformat(), rows, _basis(th, config))
+        )
     return ScoreRun(
         d,
         rows,
@@ -766,7 +772,7 @@ def backfill(
     early: list[str] = []
     end = usage_date(store, end, "--to", _reach(config), early)
     if start is None:
-        first = day_date(store.usage_day_range()[0])  # type: ignore[index]
+        first = day_date(usage_db.day_range(store.db)[0])  # type: ignore[index]
         start = max(end - timedelta(weeks=8), first)
     start = usage_date(store, start, "--from", _reach(config))
     if every < 1:
@@ -785,7 +791,7 @@ def backfill(
         for m in ms:
             iso = m.as_of.isoformat()
             rows = _rows(u, m, th, config)
-            store.save_snapshot(iso, _snapshot_rows(iso, rows, _basis(th, config)))
+            scores_db.save_snapshot(store.db, iso, _snapshot_rows(iso, rows, _basis(th, config)))
     return Backfill(dates, len(u.account_ids), calibrated, early + warnings)
 
 
@@ -950,7 +956,7 @@ def changes(
         raise UsageError(f"cannot group by {by!r}", hint="use --by segment or --by csm")
     if weeks < 1:
         raise InputError("--weeks must be at least 1", hint="e.g. --weeks 1")
-    dates = [date.fromisoformat(s) for s in store.snapshot_dates()]
+    dates = [date.fromisoformat(s) for s in scores_db.snapshot_dates(store.db)]
     if not dates:
         raise InputError(
             "there are no score snapshots yet",
@@ -974,8 +980,8 @@ def changes(
             f"the nearest older snapshot is {then}, {(d - then).days} days before {d} rather "
             f"than {7 * weeks}; `cstool score backfill` fills the weeks between"
         )
-    old = {r["account_id"]: r for r in store.snapshot(then.isoformat())}
-    new = store.snapshot(d.isoformat())
+    old = {r["account_id"]: r for r in scores_db.snapshot(store.db, then.isoformat())}
+    new = scores_db.snapshot(store.db, d.isoformat())
     if {r["basis"] for r in old.values()} != {r["basis"] for r in new}:
         warnings.append(
             f"the snapshots of {then} and {d} were banded with different cut points or "

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from cstool.csvfile import BatchReader, prescan, read_header, record_lines
 from cstool.errors import InputError, Location, PartialFailure, Problem, UsageError
 from cstool.schemas import ColType, Column, ExportKind, get_kind
-from cstool.store import LoadRecord, Store
+from cstool.store import Store, exports, usage
+from cstool.store.exports import LoadRecord
 
 if TYPE_CHECKING:
     from cstool.workspace import Workspace
@@ -425,7 +426,7 @@ class _Loader:
         if self.usage is not None and self.usage.find is None:
             self._late_usage_duplicates(header, problems)
             if write:
-                self.store.widen_user_activity(self.usage.spans())
+                usage.widen_user_activity(self.store.db, self.usage.spans())
         # A rejected row is still in the export: its stored row is neither marked inactive
         # nor deleted.
         return problems, rows + len(reader.bad), set(keys.seen) | keys.rejected
@@ -480,7 +481,7 @@ class _Loader:
                 continue
             key = get_kind(ref.kind).key[0]
             refs[ref.column] = pa.array(
-                sorted(self.store.existing_keys(ref.kind, key)), type=pa.string()
+                sorted(exports.key_values(self.store.db, ref.kind, key)), type=pa.string()
             )
         return refs
 
@@ -643,7 +644,7 @@ class _Loader:
         if batch.ids is not None:
             # Names first, even for a batch with no good rows left, since later batches use
             # the ids the checker gave them.
-            self.store.add_features(batch.ids[2])
+            usage.add_features(self.store.db, batch.ids[2])
         idx = np.flatnonzero(good)
         if not len(idx):
             return
@@ -671,7 +672,8 @@ class _Loader:
                     columns.append(attrs)
                 return zip(*columns, strict=True)
 
-            self.changed += self.store.upsert_usage(
+            self.changed += usage.upsert(
+                self.store.db,
                 rows,
                 attributes=bool(header.extras),
                 new_days=bool(day.min() > self.usage.last_stored_day),
@@ -680,8 +682,8 @@ class _Loader:
             return
         cols = [c.name for c in self.kind.columns if c.name in parsed]
         values = [_sql_values(parsed[c].values.filter(keep), c in self.kind.key) for c in cols]
-        self.changed += self.store.upsert(
-            self.kind, [*cols, "attributes"], zip(*values, attrs, strict=True)
+        self.changed += exports.upsert(
+            self.store.db, self.kind, [*cols, "attributes"], zip(*values, attrs, strict=True)
         )
 
 
@@ -813,10 +815,11 @@ class _UsageRefs:
     def __init__(self, store: Store) -> None:
         import numpy as np
 
-        self.user_ids, self.user_uid, self.user_account, self.account_ids = store.user_index()
-        span = store.usage_day_range()
+        index = usage.user_index(store.db)
+        self.user_ids, self.user_uid, self.user_account, self.account_ids = index
+        span = usage.day_range(store.db)
         self.last_stored_day = -1 if span is None else span[1]
-        self.fids = dict(store.feature_names())
+        self.fids = dict(usage.feature_names(store.db))
         self._index_features()
         self.next_fid = max(self.fids.values(), default=0) + 1
         self.keys = _KeySet()
@@ -949,26 +952,22 @@ def load(
 
     scan = prescan(path, enc, pre_progress)
     header = map_header(kind, read_header(path, scan.encoding), cfg.columns, path.name)
-    with ws.writing():
-        store = Store.open(ws.db_path)
-        try:
-            return _load_locked(
-                ws,
-                store,
-                kind,
-                path,
-                file_label,
-                scan.sha256,
-                scan.encoding,
-                header,
-                mode,
-                allow_rejects,
-                now,
-                progress,
-                started,
-            )
-        finally:
-            store.close()
+    with ws.open_store(write=True) as store:
+        return _load_locked(
+            ws,
+            store,
+            kind,
+            path,
+            file_label,
+            scan.sha256,
+            scan.encoding,
+            header,
+            mode,
+            allow_rejects,
+            now,
+            progress,
+            started,
+        )
 
 
 def _load_locked(
@@ -986,7 +985,7 @@ def _load_locked(
     progress: Progress | None,
     started: float,
 ) -> LoadResult:
-    last = store.last_load(kind.name)
+    last = exports.last_load(store.db, kind.name)
     settings = _settings_fingerprint(ws, kind, enc)
     if (
         last is not None
@@ -1003,7 +1002,7 @@ def _load_locked(
             seconds=time.perf_counter() - started,
         )
     for ref in kind.references:
-        if kind.column(ref.column).required and store.count(ref.kind) == 0:
+        if kind.column(ref.column).required and exports.count(store.db, ref.kind) == 0:
             raise InputError(
                 f"no {ref.kind} are loaded yet, and every row needs a known one in {ref.column}",
                 location=Location(path.name),
@@ -1027,7 +1026,7 @@ def _load_locked(
                 )
             _finish(store, kind, mode, keys, result, before_rows, loader.changed)
             result.seconds = time.perf_counter() - started
-            store.record_load(_record(result, mode, now, settings))
+            exports.record_load(store.db, _record(result, mode, now, settings))
         return result
     except _Rollback as rb:
         problems = rb.problems
@@ -1048,7 +1047,7 @@ def _load_locked(
         result.rejected = len(exclude)
         _finish(store, kind, mode, keys, result, before_rows, loader.changed)
         result.seconds = time.perf_counter() - started
-        store.record_load(_record(result, mode, now, settings))
+        exports.record_load(store.db, _record(result, mode, now, settings))
     result.rejects_file = _write_rejects(ws, kind, path, enc, header, problems, sha)
     result.problems = located
     raise PartialFailure(
@@ -1079,8 +1078,8 @@ def _rejection_hint(kind: ExportKind, problems: _Problems) -> str:
 def _prepare(store: Store, kind: ExportKind, mode: Mode) -> int:
     """Start of a merge inside the transaction: replace mode empties usage first."""
     if mode == "replace" and kind.name == "usage":
-        store.clear("usage")
-    return store.count(kind.name)
+        exports.clear(store.db, kind)
+    return exports.count(store.db, kind.name)
 
 
 class _Rollback(Exception):
@@ -1099,18 +1098,18 @@ def _finish(
     changed: int,
 ) -> None:
     """Count what the merge changed, then deactivate or delete what the file no longer has."""
-    result.inserted = store.count(kind.name) - before_rows
+    result.inserted = exports.count(store.db, kind.name) - before_rows
     result.updated = changed - result.inserted
     result.unchanged = result.rows - result.rejected - result.inserted - result.updated
     if kind.snapshot and mode == "replace":
         # A full export: accounts it no longer has are marked inactive, never deleted.
-        result.deactivated = store.deactivate_missing(kind, keys)
+        result.deactivated = exports.deactivate_missing(store.db, kind, keys)
     elif mode == "replace" and kind.name != "usage":
-        result.deleted = store.delete_missing(kind, keys)
+        result.deleted = exports.delete_missing(store.db, kind, keys)
     if kind.name == "usage" and result.updated:
         # An update may have turned a user's only activity into events = 0, which widening
         # cannot undo; rebuilding is a single scan and only happens when rows changed.
-        store.rebuild_user_activity()
+        usage.rebuild_user_activity(store.db)
 
 
 def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str) -> str:

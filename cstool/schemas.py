@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
 
 
 class ColType(str, Enum):
@@ -58,6 +59,10 @@ class ExportKind:
     snapshot: bool = False
     optional: bool = False
     noun: str = ""
+    # How the rows are kept: "table" is a table of the declared columns named after the kind;
+    # "compact" (usage) is integer days and ids into users and feature names, loaded by the
+    # compact path of the loader (see cstool.store.usage).
+    storage: Literal["table", "compact"] = "table"
 
     @property
     def label(self) -> str:
@@ -142,6 +147,7 @@ KINDS: dict[str, ExportKind] = {
             key=("date", "user_id", "feature"),
             references=(Reference("user_id", "users"), Reference("account_id", "accounts")),
             noun="usage rows",
+            storage="compact",
             description="One row per user, feature and day; account_id must be the user's.",
         ),
         ExportKind(

@@ -15,10 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cstool.config import CONFIG_NAME, ResolvedConfig, default_yaml, resolve
 from cstool.errors import EnvironmentProblem, InputError, LockHeld, NotFoundError
+
+if TYPE_CHECKING:
+    from cstool.store import Store
 
 ENV_WORKSPACE = "CSTOOL_WORKSPACE"
 DB_NAME = "cstool.db"
@@ -55,6 +58,22 @@ class Workspace:
             return str(path.resolve().relative_to(self.root))
         except ValueError:
             return str(path)
+
+    @contextlib.contextmanager
+    def open_store(self, *, write: bool = False) -> Iterator[Store]:
+        """The workspace's store, closed afterwards; ``write`` also holds the write lock.
+
+        Every command opens the store this way: reading needs no write access to the
+        workspace, writing takes the lock first so that two writers never interleave.
+        """
+        from cstool.store import Store
+
+        with self.writing() if write else contextlib.nullcontext():
+            store = Store.open(self.db_path)
+            try:
+                yield store
+            finally:
+                store.close()
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:

@@ -19,6 +19,20 @@ USERS = "user_id,account_id,email\nU1,A1,u1@example.com\nU2,A2,u2@example.com\n"
 USAGE_HEADER = "date,account_id,user_id,feature,events\n"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the golden files under tests/golden/ from the current output.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites golden files (``pytest --update-golden``) instead of checking."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in a fresh folder, with no cstool environment, a fixed width and no colour."""

@@ -5,8 +5,7 @@ Every test builds a tiny workspace from hand-written CSVs and scores it on D = 2
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from adoption_data import D, ago, set_metrics, write_csv
 from cstool import adoption
 from cstool.errors import InputError, UsageError
 from cstool.ingest import load
-from cstool.store import Store
+from cstool.store import adoption as scores_db
 from cstool.workspace import Workspace, init_workspace
 
 EARLY = "2024-01-01"
@@ -66,32 +65,22 @@ def build(
     return ws
 
 
-@contextmanager
-def opened(ws: Workspace) -> Iterator[Store]:
-    """The workspace's store, closed afterwards."""
-    store = Store.open(ws.db_path)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def score(ws: Workspace, as_of: date = D) -> dict[str, adoption.ScoreRow]:
     """Score the workspace on ``as_of``; rows by account id."""
-    with opened(ws) as store, ws.writing():
+    with ws.open_store(write=True) as store:
         run = adoption.score(store, ws.resolved.config, as_of)
     return {r.account_id: r for r in run.rows}
 
 
 def explain(ws: Workspace, account: str, as_of: date = D) -> adoption.Explanation:
     """The explanation of one account on ``as_of``."""
-    with opened(ws) as store:
+    with ws.open_store() as store:
         return adoption.explain(store, ws.resolved.config, account, as_of)
 
 
 def calibrate(ws: Workspace, as_of: date = D, apply: bool = False) -> adoption.Calibration:
     """Calibrate on ``as_of``, storing the cut points when ``apply``."""
-    with opened(ws) as store, ws.writing():
+    with ws.open_store(write=True) as store:
         return adoption.calibrate(store, ws.resolved.config, as_of, apply=apply)
 
 
@@ -425,8 +414,8 @@ def test_small_segment_uses_all_accounts_cut_points(tmp_path: Path) -> None:
     assert own.cuts is not None
     assert (own.cuts.segment, own.cuts.source) == ("ENT", "calibrated")
     assert own.cuts.cuts == pytest.approx(quintiles(ent))
-    with opened(ws) as store:
-        stored = {(s, m) for s, m, *_ in store.load_thresholds()}
+    with ws.open_store() as store:
+        stored = {(s, m) for s, m, *_ in scores_db.load_thresholds(store.db)}
     assert ("ENT", "deployment") in stored
     assert ("*", "deployment") in stored
     assert not any(s == "SMB" for s, _ in stored)
@@ -492,8 +481,8 @@ def test_collapsed_cut_points_warn_that_red_absorbs_orange_and_yellow(tmp_path: 
     after = cal.counts_after[("SMB", "depth")]
     assert (after["red"], after["orange"], after["yellow"]) == (12, 0, 3)
     assert not cal.applied
-    with opened(ws) as store:
-        assert store.load_thresholds() == []
+    with ws.open_store() as store:
+        assert scores_db.load_thresholds(store.db) == []
 
 
 def test_collapse_warning_names_every_absorbed_band(tmp_path: Path) -> None:
@@ -535,7 +524,7 @@ def test_overrides_in_config_win_over_calibrated_cut_points(tmp_path: Path) -> N
         "yellow",
     ]
     ws = set_metrics(ws.root, overrides={"ENT": {"deployment": [0.2, 0.4, 0.6, 0.8]}})
-    with opened(ws) as store:
+    with ws.open_store() as store:
         th = adoption.load_thresholds(store, ws.resolved.config.metrics)
     applied = th.applied("ENT", "deployment")
     assert applied is not None
@@ -560,11 +549,11 @@ def test_overrides_in_config_win_over_calibrated_cut_points(tmp_path: Path) -> N
 def test_score_calibrates_and_stores_thresholds_only_when_none_exist(tmp_path: Path) -> None:
     """The first score calibrates on its date and says so; later scores reuse the cut points."""
     ws = _segment_fallback_ws(tmp_path)
-    with opened(ws) as store, ws.writing():
+    with ws.open_store(write=True) as store:
         first = adoption.score(store, ws.resolved.config, D)
-        stored = store.load_thresholds()
+        stored = scores_db.load_thresholds(store.db)
         second = adoption.score(store, ws.resolved.config, D + timedelta(days=1))
-        assert store.load_thresholds() == stored
+        assert scores_db.load_thresholds(store.db) == stored
     assert (first.calibrated_now, second.calibrated_now) == (True, False)
     assert {t[-1] for t in stored} == {D.isoformat()}
 
@@ -576,8 +565,8 @@ def test_explain_before_any_score_stores_no_thresholds(tmp_path: Path) -> None:
     dep = next(m for m in e.measures if m.measure == "deployment")
     assert dep.cuts is not None and dep.cuts.source == "proposed"
     assert dep.band == "green"
-    with opened(ws) as store:
-        assert store.load_thresholds() == []
+    with ws.open_store() as store:
+        assert scores_db.load_thresholds(store.db) == []
 
 
 def test_recheck_warning_when_thresholds_are_older_than_recheck_days(tmp_path: Path) -> None:
@@ -585,7 +574,7 @@ def test_recheck_warning_when_thresholds_are_older_than_recheck_days(tmp_path: P
     ws = _segment_fallback_ws(tmp_path)
     ws = set_metrics(ws.root, recheck_days=7)
     calibrate(ws, D - timedelta(days=8), apply=True)
-    with opened(ws) as store, ws.writing():
+    with ws.open_store(write=True) as store:
         on_time = adoption.score(store, ws.resolved.config, D - timedelta(days=1))
         late = adoption.score(store, ws.resolved.config, D)
     assert on_time.warnings == []
@@ -600,12 +589,12 @@ def test_rescoring_a_date_replaces_its_snapshot_with_the_same_rows(tmp_path: Pat
     """Scoring D twice leaves one identical snapshot of D."""
     ws = _segment_fallback_ws(tmp_path)
     score(ws)
-    with opened(ws) as store:
-        first = store.snapshot(D.isoformat())
+    with ws.open_store() as store:
+        first = scores_db.snapshot(store.db, D.isoformat())
     score(ws)
-    with opened(ws) as store:
-        assert store.snapshot(D.isoformat()) == first
-        assert store.snapshot_dates() == [D.isoformat()]
+    with ws.open_store() as store:
+        assert scores_db.snapshot(store.db, D.isoformat()) == first
+        assert scores_db.snapshot_dates(store.db) == [D.isoformat()]
     assert len(first) == 12
     assert first[0]["account_id"] == "E01"
 
@@ -614,16 +603,16 @@ def test_backfill_matches_scoring_each_date(tmp_path: Path) -> None:
     """Backfill stores D, D-7, D-14 and its snapshot of D equals a plain score of D."""
     ws = _segment_fallback_ws(tmp_path)
     calibrate(ws, apply=True)
-    with opened(ws) as store, ws.writing():
+    with ws.open_store(write=True) as store:
         result = adoption.backfill(store, ws.resolved.config, D - timedelta(days=16), D, 7)
-        filled = store.snapshot(D.isoformat())
-        dates = store.snapshot_dates()
+        filled = scores_db.snapshot(store.db, D.isoformat())
+        dates = scores_db.snapshot_dates(store.db)
     assert result.dates == [D - timedelta(days=14), D - timedelta(days=7), D]
     assert dates == [ago(14), ago(7), ago(0)]
     assert result.calibrated_now is False
     score(ws)
-    with opened(ws) as store:
-        assert store.snapshot(D.isoformat()) == filled
+    with ws.open_store() as store:
+        assert scores_db.snapshot(store.db, D.isoformat()) == filled
 
 
 def test_filter_rows_sorts_missing_values_and_bands_last(tmp_path: Path) -> None:
@@ -651,7 +640,7 @@ def test_changes_without_an_older_snapshot_hints_at_backfill(tmp_path: Path) -> 
     """changes needs a snapshot a week before; the hint gives the backfill command."""
     ws = _segment_fallback_ws(tmp_path)
     score(ws)
-    with opened(ws) as store, pytest.raises(InputError) as caught:
+    with ws.open_store() as store, pytest.raises(InputError) as caught:
         adoption.changes(store, D)
     assert caught.value.message == (
         "there is no snapshot on or before 2024-03-24 to compare 2024-03-31 with"

@@ -14,9 +14,9 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import cstool.csvfile
+import cstool.store.usage
 from cstool.errors import CstoolError, InputError, LockHeld, PartialFailure, UsageError
 from cstool.ingest import MAX_REPORTED, load
-from cstool.store import Store
 from cstool.workspace import Workspace, open_workspace
 
 Write = Callable[[str, str | bytes], Path]
@@ -604,22 +604,22 @@ def test_crash_mid_load_rolls_everything_back(
     """An unexpected exception in the 2nd batch leaves the database as it was."""
     monkeypatch.setattr(cstool.csvfile, "BATCH_BYTES", 4096)
     path = write("usage.csv", usage_csv(150, {"U1": "A1", "U2": "A2"}, 10))
-    real = Store.upsert_usage
+    real = cstool.store.usage.upsert
     calls: list[int] = []
 
-    def flaky(self: Store, rows: object, **how: bool) -> int:
+    def flaky(db: sqlite3.Connection, rows: object, **how: bool) -> int:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("disk on fire")
-        return real(self, rows, **how)  # type: ignore[arg-type]
+        return real(db, rows, **how)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "upsert_usage", flaky)
+    monkeypatch.setattr(cstool.store.usage, "upsert", flaky)
     before = db_snapshot(seeded.db_path)
     with pytest.raises(RuntimeError, match="disk on fire"):
         load(seeded, "usage", path)
     assert len(calls) == 2
     assert db_snapshot(seeded.db_path) == before
-    monkeypatch.setattr(Store, "upsert_usage", real)
+    monkeypatch.setattr(cstool.store.usage, "upsert", real)
     r = load(seeded, "usage", path)
     assert r.inserted == 3000
 

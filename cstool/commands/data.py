@@ -132,15 +132,12 @@ def status(
     """
     from dataclasses import asdict
 
-    from cstool.store import Store
+    from cstool.store import exports
 
     with errors_to_exit():
         ws = workspace()
-        store = Store.open(ws.db_path)
-        try:
-            rows = [asdict(s) for s in store.status()]
-        finally:
-            store.close()
+        with ws.open_store() as store:
+            rows = [asdict(s) for s in exports.status(store.db)]
     if format is not Format.table:
         render(rows, STATUS_COLUMNS, format)
         return

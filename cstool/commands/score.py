@@ -50,17 +50,9 @@ MEASURE_COLUMNS = ("deployment", "depth", "breadth")
 
 @contextmanager
 def _store(write: bool) -> Iterator[tuple[Workspace, Store]]:
-    from contextlib import nullcontext
-
-    from cstool.store import Store
-
     ws = workspace()
-    with ws.writing() if write else nullcontext():
-        store = Store.open(ws.db_path)
-        try:
-            yield ws, store
-        finally:
-            store.close()
+    with ws.open_store(write=write) as store:
+        yield ws, store
 
 
 def _day(d: datetime | None) -> date | None:

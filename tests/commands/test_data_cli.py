@@ -272,13 +272,8 @@ def test_load_encoding_cp1252(cli: Cli, ws: Workspace, write: Write) -> None:
     assert "hint: pass --encoding with the file's real encoding" in refused.stderr
     result = cli("-w", "ws", "load", "accounts", "a.csv", "--encoding", "cp1252")
     assert result.exit_code == 0
-    from cstool.store import Store
-
-    store = Store.open(ws.db_path)
-    try:
-        assert store.rows("accounts", ["name"]) == [{"name": "Café “€”"}]
-    finally:
-        store.close()
+    with ws.open_store() as store:
+        assert store.db.execute("SELECT name FROM accounts").fetchall() == [("Café “€”",)]
 
 
 def test_load_unknown_encoding(cli: Cli, ws: Workspace, write: Write) -> None:

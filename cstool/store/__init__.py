@@ -1,0 +1,36 @@
+"""The SQLite store of a workspace: the one layer that holds SQL.
+
+Layout:
+
+- :mod:`cstool.store.core`: :class:`Store` (the shared connection ``db`` and its ``path``),
+  opening and creating, ``migrate()`` and ``transaction()``. Re-exported here.
+- :mod:`cstool.store.migrations`: ``MIGRATIONS``, the one ordered, append-only list of
+  schema migrations; ``PRAGMA user_version`` counts how many a database has seen.
+- One module per domain with that domain's tables and queries, as plain functions over a
+  :class:`sqlite3.Connection`: :mod:`~cstool.store.exports` (export tables, load manifest,
+  status), :mod:`~cstool.store.usage` (compact usage, users, features, activity spans),
+  :mod:`~cstool.store.adoption` (thresholds and snapshots).
+
+Opening: a workspace opens its store with ``ws.open_store(write=...)``; a write open holds
+the workspace lock. Callers own transactions::
+
+    with ws.open_store(write=True) as store, store.transaction():
+        exports.upsert(store.db, kind, columns, rows)
+
+Adding a domain (or a table to one):
+
+1. Write ``cstool/store/<domain>.py``: a migration function creating its tables
+   (``def create_tables(db: sqlite3.Connection) -> None``), then its queries as functions
+   taking ``db`` first. Writing functions never commit: they run inside the caller's
+   ``store.transaction()``.
+2. Append the migration to ``MIGRATIONS`` in :mod:`cstool.store.migrations`. Never edit,
+   reorder or remove a migration that has shipped; a change is a new migration.
+3. Regenerate the schema golden file on purpose: ``pytest tests/test_store.py
+   --update-golden``, and review its diff.
+
+Identifiers in SQL come from declared schemas and constants, never from a file's data.
+"""
+
+from cstool.store.core import EPOCH, Store, day_date, day_number, q, schema_version
+
+__all__ = ["EPOCH", "Store", "day_date", "day_number", "q", "schema_version"]

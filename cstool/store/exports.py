@@ -1,0 +1,294 @@
+"""Export tables and the load manifest: one table per declared export kind.
+
+Identifiers in SQL come from the declared schemas in :mod:`cstool.schemas`, never from a
+file's headers. A kind with ``storage == "compact"`` (usage) keeps its rows in the tables of
+:mod:`cstool.store.usage`; the functions here hand such a kind over to that module.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cstool.errors import InputError
+from cstool.schemas import KINDS, LOAD_ORDER, ExportKind
+from cstool.store import usage
+from cstool.store.core import day_date, q
+
+# -- migrations ------------------------------------------------------------------------------
+
+# The tables as schema 1 created them. Migrations are frozen: a new column of a kind needs a
+# new migration, not an edit here.
+_KIND_TABLES_V1 = (
+    'CREATE TABLE "accounts" ("account_id" TEXT NOT NULL, "name" TEXT NOT NULL, "industry" TEXT,'
+    ' "segment" TEXT, "arr" REAL, "licenses_purchased" INTEGER, "csm" TEXT,'
+    ' "lifecycle_stage" TEXT, "onboarding_date" TEXT, "renewal_date" TEXT, "employees" INTEGER,'
+    ' "region" TEXT, attributes TEXT, active INTEGER NOT NULL DEFAULT 1,'
+    ' PRIMARY KEY ("account_id"))',
+    'CREATE TABLE "features" ("account_id" TEXT NOT NULL, "feature" TEXT NOT NULL,'
+    ' "enabled" INTEGER, attributes TEXT, PRIMARY KEY ("account_id", "feature"))',
+    'CREATE TABLE "nps" ("response_id" TEXT NOT NULL, "date" TEXT NOT NULL, "user_id" TEXT,'
+    ' "account_id" TEXT NOT NULL, "score" INTEGER NOT NULL, "comment" TEXT, attributes TEXT,'
+    ' PRIMARY KEY ("response_id"))',
+    'CREATE TABLE "email_events" ("message_id" TEXT NOT NULL, "event" TEXT NOT NULL,'
+    ' "timestamp" TEXT NOT NULL, "url" TEXT NOT NULL, "user_agent" TEXT, attributes TEXT,'
+    ' PRIMARY KEY ("message_id", "event", "timestamp", "url"))',
+    'CREATE TABLE "activities" ("activity_id" TEXT NOT NULL, "account_id" TEXT NOT NULL,'
+    ' "date" TEXT NOT NULL, "type" TEXT NOT NULL, "author" TEXT, "subject" TEXT, "body" TEXT,'
+    ' attributes TEXT, PRIMARY KEY ("activity_id"))',
+    'CREATE TABLE "opportunities" ("opportunity_id" TEXT NOT NULL, "name" TEXT NOT NULL,'
+    ' "prospect_industry" TEXT, "amount" REAL, "stage" TEXT, "created_date" TEXT,'
+    ' "close_date" TEXT, "is_won" INTEGER, "owner" TEXT, attributes TEXT,'
+    ' PRIMARY KEY ("opportunity_id"))',
+    'CREATE TABLE "references" ("reference_id" TEXT NOT NULL, "account_id" TEXT NOT NULL,'
+    ' "user_id" TEXT, "opportunity_id" TEXT, "date" TEXT NOT NULL, "outcome" TEXT,'
+    ' attributes TEXT, PRIMARY KEY ("reference_id"))',
+)
+
+
+def create_kind_tables(db: sqlite3.Connection) -> None:
+    """Schema 1: a table per export kind stored as a table (users and usage excepted)."""
+    for sql in _KIND_TABLES_V1:
+        db.execute(sql)
+
+
+def create_manifest(db: sqlite3.Connection) -> None:
+    """Schema 1: the manifest of loads, which makes a repeated load a no-op."""
+    db.execute(
+        "CREATE TABLE loads (load_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL,"
+        " sha256 TEXT NOT NULL, mode TEXT NOT NULL, rows INTEGER NOT NULL,"
+        " inserted INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL,"
+        " rejected INTEGER NOT NULL, deactivated INTEGER NOT NULL, loaded_at TEXT NOT NULL,"
+        " seconds REAL NOT NULL)"
+    )
+
+
+def add_load_settings(db: sqlite3.Connection) -> None:
+    """Schema 3: the reading settings a file was loaded with."""
+    db.execute("ALTER TABLE loads ADD COLUMN settings TEXT NOT NULL DEFAULT ''")
+
+
+# -- the manifest ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """One row of the load manifest."""
+
+    kind: str
+    file: str
+    sha256: str
+    mode: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    deactivated: int
+    loaded_at: str
+    seconds: float
+    # Fingerprint of the reading settings (mapping, date formats, encoding) the file was
+    # loaded with: the same bytes read differently are a different load.
+    settings: str = ""
+
+
+def last_load(db: sqlite3.Connection, kind: str) -> LoadRecord | None:
+    """The most recent load of ``kind`` in the manifest."""
+    row = db.execute(
+        "SELECT kind, file, sha256, mode, rows, inserted, updated, unchanged, rejected,"
+        " deactivated, loaded_at, seconds, settings FROM loads WHERE kind = ?"
+        " ORDER BY load_id DESC LIMIT 1",
+        (kind,),
+    ).fetchone()
+    return LoadRecord(*row) if row else None
+
+
+def record_load(db: sqlite3.Connection, rec: LoadRecord) -> None:
+    """Add a load to the manifest (inside the caller's transaction)."""
+    db.execute(
+        "INSERT INTO loads (kind, file, sha256, mode, rows, inserted, updated, unchanged,"
+        " rejected, deactivated, loaded_at, seconds, settings)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            rec.kind,
+            rec.file,
+            rec.sha256,
+            rec.mode,
+            rec.rows,
+            rec.inserted,
+            rec.updated,
+            rec.unchanged,
+            rec.rejected,
+            rec.deactivated,
+            rec.loaded_at,
+            rec.seconds,
+            rec.settings,
+        ),
+    )
+
+
+# -- rows of a kind --------------------------------------------------------------------------
+
+
+def count(db: sqlite3.Connection, kind: str) -> int:
+    """How many rows of ``kind`` are stored."""
+    return int(db.execute(f"SELECT COUNT(*) FROM {q(KINDS[kind].name)}").fetchone()[0])
+
+
+def key_values(db: sqlite3.Connection, kind: str, column: str) -> set[str]:
+    """All values of ``column`` (one of the kind's key columns) stored for ``kind``."""
+    if column not in KINDS[kind].key:
+        raise ValueError(f"{column} is not a key of {kind}")
+    return {r[0] for r in db.execute(f"SELECT {q(column)} FROM {q(kind)}")}
+
+
+def clear(db: sqlite3.Connection, kind: ExportKind) -> None:
+    """Delete every row of a kind (replace mode), inside the caller's transaction."""
+    if kind.storage == "compact":
+        usage.clear(db)
+    else:
+        db.execute(f"DELETE FROM {q(kind.name)}")
+
+
+def upsert(
+    db: sqlite3.Connection,
+    kind: ExportKind,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """Insert rows or update them by key where any value differs.
+
+    ``columns`` are canonical names (plus ``attributes``); rows that equal what is stored
+    are left untouched, so the manifest can count them as unchanged. Returns the number
+    of rows inserted or updated.
+    """
+    cols = list(columns)
+    if kind.snapshot:
+        cols.append("active")
+        rows = (tuple(r) + (1,) for r in rows)
+    non_key = [c for c in cols if c not in kind.key]
+    sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in non_key)
+    differs = " OR ".join(f"{q(c)} IS NOT excluded.{q(c)}" for c in non_key)
+    conflict = ", ".join(q(k) for k in kind.key)
+    sql = (
+        f"INSERT INTO {q(kind.name)} ({', '.join(q(c) for c in cols)}) "
+        f"VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {differs}"
+    )
+    before = db.total_changes
+    db.executemany(sql, rows)
+    return db.total_changes - before
+
+
+def deactivate_missing(db: sqlite3.Connection, kind: ExportKind, keys: Iterable[str]) -> int:
+    """Mark rows of a snapshot kind inactive when their key is not in ``keys``."""
+    (key,) = kind.key
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS loaded_keys (k TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM loaded_keys")
+    db.executemany("INSERT OR IGNORE INTO loaded_keys VALUES (?)", ((k,) for k in keys))
+    cur = db.execute(
+        f"UPDATE {q(kind.name)} SET active = 0 WHERE active = 1"
+        f" AND {q(key)} NOT IN (SELECT k FROM loaded_keys)"
+    )
+    db.execute("DELETE FROM loaded_keys")
+    return int(cur.rowcount)
+
+
+def delete_missing(db: sqlite3.Connection, kind: ExportKind, keys: Iterable[Any]) -> int:
+    """Delete rows whose key is not in ``keys`` (replace mode), refusing to orphan usage."""
+    cols = [f"k{i}" for i in range(len(kind.key))]
+    db.execute("DROP TABLE IF EXISTS temp.loaded_keys")
+    db.execute(
+        f"CREATE TEMP TABLE loaded_keys ({', '.join(cols)}, PRIMARY KEY ({', '.join(cols)}))"
+    )
+    rows = (k if isinstance(k, tuple) else (k,) for k in keys)
+    db.executemany(f"INSERT OR IGNORE INTO loaded_keys VALUES ({', '.join('?' * len(cols))})", rows)
+    match = " AND ".join(f"l.k{i} = t.{q(c)}" for i, c in enumerate(kind.key))
+    gone = f"NOT EXISTS (SELECT 1 FROM loaded_keys l WHERE {match})"
+    if kind.name == "users":
+        n = db.execute(
+            f"SELECT COUNT(*) FROM users t WHERE {gone}"
+            " AND EXISTS (SELECT 1 FROM usage u WHERE u.uid = t.uid LIMIT 1)"
+        ).fetchone()[0]
+        if n:
+            raise InputError(
+                f"{n:,} user{'s' if n != 1 else ''} missing from the file still "
+                f"{'have' if n != 1 else 'has'} usage rows",
+                hint="load users with --mode upsert, or replace usage first",
+            )
+    cur = db.execute(f"DELETE FROM {q(kind.name)} AS t WHERE {gone}")
+    db.execute("DROP TABLE temp.loaded_keys")
+    return int(cur.rowcount)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """What the store holds of one export kind."""
+
+    kind: str
+    rows: int
+    active: int | None
+    last_loaded_at: str | None
+    file: str | None
+    sha256: str | None
+    first_date: str | None
+    last_date: str | None
+
+
+def status(db: sqlite3.Connection) -> list[KindStatus]:
+    """Rows, last load and date range of every kind."""
+    out = []
+    for name in LOAD_ORDER:
+        kind = KINDS[name]
+        rows = count(db, name)
+        active = (
+            int(db.execute(f"SELECT COUNT(*) FROM {q(name)} WHERE active = 1").fetchone()[0])
+            if kind.snapshot
+            else None
+        )
+        last = last_load(db, name)
+        first_d = last_d = None
+        span = usage.day_range(db) if kind.storage == "compact" and rows else None
+        if span:
+            first_d, last_d = day_date(span[0]).isoformat(), day_date(span[1]).isoformat()
+        out.append(
+            KindStatus(
+                name,
+                rows,
+                active,
+                last.loaded_at if last else None,
+                last.file if last else None,
+                last.sha256 if last else None,
+                first_d,
+                last_d,
+            )
+        )
+    return out
+
+
+def active_accounts(db: sqlite3.Connection, segment_field: str) -> list[tuple[Any, ...]]:
+    """Active accounts: (account_id, name, segment, csm, licenses_purchased).
+
+    The segment comes from the named canonical column, or else from the extra attributes
+    of the accounts export.
+    """
+    params: tuple[str, ...] = ()
+    if segment_field in KINDS["accounts"].column_names:
+        seg = q(segment_field)
+    else:
+        seg, params = "json_extract(attributes, '$.' || ?)", ('"' + segment_field + '"',)
+    sql = (
+        f"SELECT account_id, name, {seg}, csm, licenses_purchased FROM accounts"
+        " WHERE active = 1 ORDER BY account_id"
+    )
+    return list(db.execute(sql, params))
+
+
+def enabled_features(db: sqlite3.Connection) -> list[tuple[str, str, int | None]]:
+    """(account_id, feature, enabled) rows of the features export."""
+    return list(db.execute("SELECT account_id, feature, enabled FROM features"))

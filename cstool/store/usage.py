@@ -1,0 +1,210 @@
+"""Compact usage storage: users by integer id, feature names, usage rows and activity spans.
+
+Usage is the large table, so it is stored compactly: the day as an integer (days since
+1970-01-01), the user and feature as integer ids into ``users`` and ``feature_names``. The view
+``usage_rows`` shows it with text ids and ISO dates for people using the sqlite3 shell.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    """Schema 1: users with integer ids, feature names, usage, activity spans and a view."""
+    db.execute(
+        'CREATE TABLE users (uid INTEGER PRIMARY KEY, "user_id" TEXT NOT NULL,'
+        ' "account_id" TEXT NOT NULL, "email" TEXT, "first_name" TEXT, "last_name" TEXT,'
+        ' "role" TEXT, "level" TEXT, "activated_at" TEXT, "is_advocate" INTEGER,'
+        ' "unsubscribed" INTEGER, attributes TEXT, UNIQUE (user_id))'
+    )
+    db.execute("CREATE INDEX users_account ON users (account_id)")
+    db.execute("CREATE TABLE feature_names (fid INTEGER PRIMARY KEY, feature TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE usage (day INTEGER NOT NULL, uid INTEGER NOT NULL, fid INTEGER NOT NULL,"
+        " events INTEGER NOT NULL, attributes TEXT, PRIMARY KEY (day, uid, fid)) WITHOUT ROWID"
+    )
+    # First and last day with events > 0 per user, kept up to date by usage loads, so that
+    # "activated from first usage" needs no scan of the usage history.
+    db.execute(
+        "CREATE TABLE user_activity (uid INTEGER PRIMARY KEY, first_day INTEGER NOT NULL,"
+        " last_day INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE VIEW usage_rows AS SELECT date(u.day * 86400, 'unixepoch') AS date,"
+        " us.account_id, us.user_id, f.feature, u.events FROM usage u"
+        " JOIN users us ON us.uid = u.uid JOIN feature_names f ON f.fid = u.fid"
+    )
+
+
+# -- users and features ----------------------------------------------------------------------
+
+
+def user_index(db: sqlite3.Connection) -> tuple[Any, Any, Any, Any]:
+    """Users sorted by user_id as compact numpy arrays, for lookups without per-user objects.
+
+    Returns (user_ids, uids, account codes, account_ids): ``account_ids[codes[i]]`` is
+    the account of ``user_ids[i]``.
+    """
+    import numpy as np
+
+    n, wu, wa = db.execute(
+        "SELECT COUNT(*), MAX(length(user_id)), MAX(length(account_id)) FROM users"
+    ).fetchone()
+    ids = np.empty(n, dtype=f"U{wu or 1}")
+    uids = np.empty(n, dtype=np.int64)
+    accounts = np.empty(n, dtype=f"U{wa or 1}")
+    cur = db.execute("SELECT user_id, uid, account_id FROM users")
+    at = 0
+    while rows := cur.fetchmany(65536):
+        u, d, a = zip(*rows, strict=True)
+        ids[at : at + len(rows)] = u
+        uids[at : at + len(rows)] = d
+        accounts[at : at + len(rows)] = a
+        at += len(rows)
+    order = np.argsort(ids, kind="stable")
+    account_ids, codes = np.unique(accounts[order], return_inverse=True)
+    return ids[order], uids[order], codes, account_ids
+
+
+def feature_names(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(feature, fid) of every feature seen in usage."""
+    return list(db.execute("SELECT feature, fid FROM feature_names"))
+
+
+def feature_catalogue(db: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(fid, name) of every feature seen in usage, by id."""
+    return list(db.execute("SELECT fid, feature FROM feature_names ORDER BY fid"))
+
+
+def add_features(db: sqlite3.Connection, features: Iterable[tuple[int, str]]) -> None:
+    """Name new feature ids (inside the caller's transaction)."""
+    db.executemany("INSERT INTO feature_names (fid, feature) VALUES (?, ?)", features)
+
+
+# -- usage rows ------------------------------------------------------------------------------
+
+
+def clear(db: sqlite3.Connection) -> None:
+    """Delete every usage row and activity span (replace mode), in the caller's transaction."""
+    db.execute("DELETE FROM usage")
+    db.execute("DELETE FROM user_activity")
+
+
+def upsert(
+    db: sqlite3.Connection,
+    rows: Callable[[], Iterable[Sequence[Any]]],
+    *,
+    attributes: bool,
+    new_days: bool,
+) -> int:
+    """Insert usage rows (day, uid, fid, events[, attributes]) or update changed ones.
+
+    ``rows`` makes a fresh iterator of the rows each time it is called.
+
+    ``new_days`` says every row is on a day after all stored usage, so no stored row can
+    conflict and a plain INSERT does (about a third faster than an upsert); should a row
+    conflict after all (a key repeated in the file), the rows go through the upsert.
+    Returns the number of rows inserted or updated.
+    """
+    cols = "day, uid, fid, events" + (", attributes" if attributes else "")
+    marks = ", ".join("?" * (5 if attributes else 4))
+    insert = f"INSERT INTO usage ({cols}) VALUES ({marks})"
+    before = db.total_changes
+    if new_days:
+        db.execute("SAVEPOINT usage_batch")
+        try:
+            db.executemany(insert, rows())
+            db.execute("RELEASE usage_batch")
+            return db.total_changes - before
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK TO usage_batch")
+            db.execute("RELEASE usage_batch")
+            before = db.total_changes
+    sets = "events = excluded.events" + (", attributes = excluded.attributes" if attributes else "")
+    differs = "events IS NOT excluded.events" + (
+        " OR attributes IS NOT excluded.attributes" if attributes else ""
+    )
+    db.executemany(
+        f"{insert} ON CONFLICT (day, uid, fid) DO UPDATE SET {sets} WHERE {differs}", rows()
+    )
+    return db.total_changes - before
+
+
+def widen_user_activity(db: sqlite3.Connection, spans: Iterable[tuple[int, int, int]]) -> None:
+    """Merge (uid, first_day, last_day) spans of activity into ``user_activity``."""
+    db.executemany(
+        "INSERT INTO user_activity (uid, first_day, last_day) VALUES (?,?,?)"
+        " ON CONFLICT (uid) DO UPDATE SET first_day = min(first_day, excluded.first_day),"
+        " last_day = max(last_day, excluded.last_day)",
+        spans,
+    )
+
+
+def rebuild_user_activity(db: sqlite3.Connection) -> None:
+    """Recompute every user's first and last active day from the usage table."""
+    db.execute("DELETE FROM user_activity")
+    db.execute(
+        "INSERT INTO user_activity (uid, first_day, last_day)"
+        " SELECT uid, MIN(day), MAX(day) FROM usage WHERE events > 0 GROUP BY uid"
+    )
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def day_range(db: sqlite3.Connection) -> tuple[int, int] | None:
+    """The first and last stored usage day numbers, or None without usage."""
+    # Two queries: SQLite answers a lone MIN or MAX of the key from the index at once, but
+    # scans the whole table for both in one query.
+    lo = db.execute("SELECT MIN(day) FROM usage").fetchone()[0]
+    hi = db.execute("SELECT MAX(day) FROM usage").fetchone()[0]
+    return None if lo is None else (int(lo), int(hi))
+
+
+def users_by_account(db: sqlite3.Connection, never: int) -> Iterator[tuple[str, Any, Any]]:
+    """Every user by account: (account_id, uids, activation days) with numpy arrays.
+
+    A user's activation day is the day number of ``activated_at``, else of their first
+    day with events > 0, else ``never``. Like :func:`active_usage`, one text of numbers
+    per account rather than a Python object per user.
+    """
+    import numpy as np
+
+    # julianday() - 2440587.5 is the day number of an ISO date: days since 1970-01-01.
+    cur = db.execute(
+        "SELECT u.account_id, group_concat(u.uid), group_concat(COALESCE("
+        "CAST(julianday(u.activated_at) - 2440587.5 AS INTEGER), a.first_day, ?))"
+        " FROM users u LEFT JOIN user_activity a ON a.uid = u.uid GROUP BY u.account_id",
+        (never,),
+    )
+    for account_id, uids, days in cur:
+        yield (
+            account_id,
+            np.fromstring(uids, dtype=np.int64, sep=","),
+            np.fromstring(days, dtype=np.int64, sep=","),
+        )
+
+
+def active_usage(
+    db: sqlite3.Connection, first_day: int, last_day: int, fid_bits: int
+) -> Iterator[tuple[int, Any]]:
+    """Usage rows with events > 0 in a day range, day by day in order.
+
+    Yields (day, keys): a numpy array of (uid << fid_bits) | fid per row of the day.
+    SQLite hands over one text of comma-separated keys per day, which numpy parses in C:
+    several times faster than a Python object per row, and each day's text stays small.
+    """
+    import numpy as np
+
+    cur = db.execute(
+        f"SELECT day, group_concat((uid << {int(fid_bits)}) | fid) FROM usage"
+        " WHERE day BETWEEN ? AND ? AND events > 0 GROUP BY day ORDER BY day",
+        (first_day, last_day),
+    )
+    for day, text in cur:
+        yield day, np.fromstring(text, dtype=np.int64, sep=",")

@@ -1,0 +1,44 @@
+-- schema version 4
+-- index sqlite_autoindex_accounts_1 (automatic, on accounts)
+-- index sqlite_autoindex_activities_1 (automatic, on activities)
+-- index sqlite_autoindex_email_events_1 (automatic, on email_events)
+-- index sqlite_autoindex_feature_names_1 (automatic, on feature_names)
+-- index sqlite_autoindex_features_1 (automatic, on features)
+-- index sqlite_autoindex_nps_1 (automatic, on nps)
+-- index sqlite_autoindex_opportunities_1 (automatic, on opportunities)
+-- index sqlite_autoindex_references_1 (automatic, on references)
+-- index sqlite_autoindex_snapshots_1 (automatic, on snapshots)
+-- index sqlite_autoindex_thresholds_1 (automatic, on thresholds)
+-- index sqlite_autoindex_users_1 (automatic, on users)
+-- index users_account
+CREATE INDEX users_account ON users (account_id);
+-- table accounts
+CREATE TABLE "accounts" ("account_id" TEXT NOT NULL, "name" TEXT NOT NULL, "industry" TEXT, "segment" TEXT, "arr" REAL, "licenses_purchased" INTEGER, "csm" TEXT, "lifecycle_stage" TEXT, "onboarding_date" TEXT, "renewal_date" TEXT, "employees" INTEGER, "region" TEXT, attributes TEXT, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY ("account_id"));
+-- table activities
+CREATE TABLE "activities" ("activity_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "date" TEXT NOT NULL, "type" TEXT NOT NULL, "author" TEXT, "subject" TEXT, "body" TEXT, attributes TEXT, PRIMARY KEY ("activity_id"));
+-- table email_events
+CREATE TABLE "email_events" ("message_id" TEXT NOT NULL, "event" TEXT NOT NULL, "timestamp" TEXT NOT NULL, "url" TEXT NOT NULL, "user_agent" TEXT, attributes TEXT, PRIMARY KEY ("message_id", "event", "timestamp", "url"));
+-- table feature_names
+CREATE TABLE feature_names (fid INTEGER PRIMARY KEY, feature TEXT NOT NULL UNIQUE);
+-- table features
+CREATE TABLE "features" ("account_id" TEXT NOT NULL, "feature" TEXT NOT NULL, "enabled" INTEGER, attributes TEXT, PRIMARY KEY ("account_id", "feature"));
+-- table loads
+CREATE TABLE loads (load_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, mode TEXT NOT NULL, rows INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, rejected INTEGER NOT NULL, deactivated INTEGER NOT NULL, loaded_at TEXT NOT NULL, seconds REAL NOT NULL, settings TEXT NOT NULL DEFAULT '');
+-- table nps
+CREATE TABLE "nps" ("response_id" TEXT NOT NULL, "date" TEXT NOT NULL, "user_id" TEXT, "account_id" TEXT NOT NULL, "score" INTEGER NOT NULL, "comment" TEXT, attributes TEXT, PRIMARY KEY ("response_id"));
+-- table opportunities
+CREATE TABLE "opportunities" ("opportunity_id" TEXT NOT NULL, "name" TEXT NOT NULL, "prospect_industry" TEXT, "amount" REAL, "stage" TEXT, "created_date" TEXT, "close_date" TEXT, "is_won" INTEGER, "owner" TEXT, attributes TEXT, PRIMARY KEY ("opportunity_id"));
+-- table references
+CREATE TABLE "references" ("reference_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "user_id" TEXT, "opportunity_id" TEXT, "date" TEXT NOT NULL, "outcome" TEXT, attributes TEXT, PRIMARY KEY ("reference_id"));
+-- table snapshots
+CREATE TABLE snapshots (as_of TEXT NOT NULL, account_id TEXT NOT NULL, name TEXT, segment TEXT, csm TEXT, deployment REAL, deployment_band TEXT, depth REAL, depth_band TEXT, breadth REAL, breadth_band TEXT, composite REAL, basis TEXT NOT NULL DEFAULT '', PRIMARY KEY (as_of, account_id));
+-- table thresholds
+CREATE TABLE thresholds (segment TEXT NOT NULL, measure TEXT NOT NULL, c20 REAL NOT NULL, c40 REAL NOT NULL, c60 REAL NOT NULL, c80 REAL NOT NULL, n INTEGER NOT NULL, as_of TEXT NOT NULL, PRIMARY KEY (segment, measure));
+-- table usage
+CREATE TABLE usage (day INTEGER NOT NULL, uid INTEGER NOT NULL, fid INTEGER NOT NULL, events INTEGER NOT NULL, attributes TEXT, PRIMARY KEY (day, uid, fid)) WITHOUT ROWID;
+-- table user_activity
+CREATE TABLE user_activity (uid INTEGER PRIMARY KEY, first_day INTEGER NOT NULL, last_day INTEGER NOT NULL);
+-- table users
+CREATE TABLE users (uid INTEGER PRIMARY KEY, "user_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "email" TEXT, "first_name" TEXT, "last_name" TEXT, "role" TEXT, "level" TEXT, "activated_at" TEXT, "is_advocate" INTEGER, "unsubscribed" INTEGER, attributes TEXT, UNIQUE (user_id));
+-- view usage_rows
+CREATE VIEW usage_rows AS SELECT date(u.day * 86400, 'unixepoch') AS date, us.account_id, us.user_id, f.feature, u.events FROM usage u JOIN users us ON us.uid = u.uid JOIN feature_names f ON f.fid = u.fid;
