@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
 from cstool.commands import state, workspace
+from cstool.commands.params import parse_encoding
 from cstool.console import Format, errors_to_exit, message, progress_bar, render
 from cstool.schemas import LOAD_ORDER
 
@@ -39,14 +40,19 @@ def load(
     ],
     file: Annotated[Path, typer.Argument(help="The CSV file to load.", show_default=False)],
     mode: Annotated[
-        str,
+        Literal["upsert", "replace"],
         typer.Option(
             help="upsert merges by key and removes nothing; replace takes the file as the full "
             "export (missing accounts become inactive, other missing rows are deleted)."
         ),
     ] = "upsert",
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding of the file (default utf-8, BOM allowed).")
+        str | None,
+        typer.Option(
+            parser=parse_encoding,
+            metavar="ENCODING",
+            help="Text encoding of the file, e.g. cp1252 (default utf-8, BOM allowed).",
+        ),
     ] = None,
     allow_rejects: Annotated[
         bool, typer.Option(help="Load the good rows; write the bad ones to rejects/ (exit 4).")
@@ -67,7 +73,7 @@ def load(
                     ws,
                     kind,
                     file,
-                    mode=mode,  # type: ignore[arg-type]
+                    mode=mode,
                     encoding=encoding,
                     allow_rejects=allow_rejects,
                     now=datetime.now(),

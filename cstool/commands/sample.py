@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cstool.commands.params import parse_date
 from cstool.console import errors_to_exit, message, progress_bar
 
 app = typer.Typer(help="Generate realistic sample exports.", no_args_is_help=True)
@@ -20,8 +21,13 @@ def generate(
     days: Annotated[int, typer.Option(min=1, help="Days of usage history.")] = 120,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 7,
     end: Annotated[
-        datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day of usage.")
-    ] = datetime(2026, 11, 20),
+        date,
+        typer.Option(
+            parser=lambda value: parse_date("--end", value),
+            metavar="DATE",
+            help="Last day of usage.",
+        ),
+    ] = date(2026, 11, 20),
 ) -> None:
     """Write a deterministic sample company's exports to DIRECTORY.
 
@@ -35,7 +41,7 @@ def generate(
             accounts=accounts,
             days=days,
             seed=seed,
-            end=end.date(),
+            end=end,
             progress=lambda done, total: bar("days", done, total),
         )
     from cstool.schemas import KINDS

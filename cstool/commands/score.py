@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cstool.commands import state, workspace
+from cstool.commands.params import date_option
 from cstool.console import (
     Format,
     band_text,
@@ -36,14 +37,7 @@ thresholds_app = typer.Typer(
 )
 
 
-def _date_option(flag: str, help: str) -> Any:
-    """A YYYY-MM-DD option whose default is explained in its help."""
-    return typer.Option(flag, formats=["%Y-%m-%d"], help=help, show_default=False)
-
-
-AsOf = Annotated[
-    datetime | None, _date_option("--as-of", "Score date (default: latest usage day).")
-]
+AsOf = Annotated[date | None, date_option("--as-of", "Score date (default: latest usage day).")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 MEASURE_COLUMNS = ("deployment", "depth", "breadth")
 
@@ -53,10 +47,6 @@ def _store(write: bool) -> Iterator[tuple[Workspace, Store]]:
     ws = workspace()
     with ws.open_store(write=write) as store:
         yield ws, store
-
-
-def _day(d: datetime | None) -> date | None:
-    return d.date() if d else None
 
 
 def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
@@ -102,7 +92,7 @@ def score(
     bands = [b.strip() for b in band.split(",") if b.strip()] if band else []
     with errors_to_exit(), _store(write=True) as (ws, store):
         adoption.check_filters(bands, sort)  # a typo must not store a snapshot
-        run = adoption.score(store, ws.resolved.config, _day(as_of))
+        run = adoption.score(store, ws.resolved.config, as_of)
         rows = adoption.filter_rows(run.rows, segment=segment, csm=csm, bands=bands, sort=sort)
     shown = rows[:limit] if limit else rows
     if run.calibrated_now:
@@ -151,11 +141,11 @@ def _band_summary(rows: list[Any]) -> None:
 @app.command("backfill")
 def backfill(
     start: Annotated[
-        datetime | None,
-        _date_option("--from", "Earliest date to score (default: 8 weeks before --to)."),
+        date | None,
+        date_option("--from", "Earliest date to score (default: 8 weeks before --to)."),
     ] = None,
     end: Annotated[
-        datetime | None, _date_option("--to", "Latest date to score (default: latest usage day).")
+        date | None, date_option("--to", "Latest date to score (default: latest usage day).")
     ] = None,
     every: Annotated[int, typer.Option(min=1, help="Days between snapshots.")] = 7,
 ) -> None:
@@ -173,8 +163,8 @@ def backfill(
         result = adoption.backfill(
             store,
             ws.resolved.config,
-            _day(start),
-            _day(end),
+            start,
+            end,
             every,
             progress=lambda done, total: bar("dates", done, total),
         )
@@ -204,7 +194,7 @@ def explain(
     from cstool import adoption
 
     with errors_to_exit(), _store(write=False) as (ws, store):
-        e = adoption.explain(store, ws.resolved.config, account, _day(as_of))
+        e = adoption.explain(store, ws.resolved.config, account, as_of)
     from rich.markup import escape
     from rich.table import Table
 
@@ -271,7 +261,7 @@ def calibrate(
     from cstool import adoption
 
     with errors_to_exit(), _store(write=apply) as (ws, store):
-        cal = adoption.calibrate(store, ws.resolved.config, _day(as_of), apply=apply)
+        cal = adoption.calibrate(store, ws.resolved.config, as_of, apply=apply)
     rows = cal.rows()
     if format is not Format.json:
 
@@ -339,8 +329,8 @@ def show(format: FormatOpt = Format.table) -> None:
 
 def changes(
     as_of: Annotated[
-        datetime | None,
-        _date_option("--as-of", "Snapshot date to look from (default: the latest snapshot)."),
+        date | None,
+        date_option("--as-of", "Snapshot date to look from (default: the latest snapshot)."),
     ] = None,
     weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
     by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
@@ -356,7 +346,7 @@ def changes(
     from cstool import adoption
 
     with errors_to_exit(), _store(write=False) as (_, store):
-        ch = adoption.changes(store, _day(as_of), weeks, by)
+        ch = adoption.changes(store, as_of, weeks, by)
     for w in ch.warnings:
         warn(w)
     cols = [
