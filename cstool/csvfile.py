@@ -3,7 +3,9 @@
 Reading happens in passes so that the common case is fast and the error case is precise:
 
 1. :func:`prescan` streams the raw bytes once: SHA-256 for the load manifest, NUL bytes, and
-   whether the bytes decode in the declared encoding (with the line of the first bad byte).
+   whether the bytes decode in the declared encoding (with the line, character and byte of the
+   first bad one). It picks the codec that reads the text: a byte order mark is dropped, and
+   decides the byte order of UTF-16 and UTF-32, which Arrow's reader transcodes as it goes.
 2. :func:`read_header` parses the header record with Python's csv module.
 3. :func:`batches` streams the records with Arrow's CSV reader, every cell as text (no type
    guessing), in bounded batches, so memory stays flat whatever the file size.
@@ -38,61 +40,156 @@ BATCH_BYTES = 4 << 20
 
 @dataclass(frozen=True)
 class Prescan:
-    """Facts about a file's raw bytes."""
+    """Facts about a file's raw bytes, and the codec that reads its text (BOM dropped)."""
 
     sha256: str
     size: int
     encoding: str
 
 
-def _python_encoding(encoding: str) -> str:
-    """UTF-8 files may start with a byte order mark; read them with 'utf-8-sig'."""
+# Unicode encodings whose files may start with a byte order mark, by family: the codec that
+# reads the text and drops the mark, and the marks with the byte order each one stands for.
+_FAMILIES: dict[str, tuple[str, tuple[tuple[bytes, str], ...]]] = {
+    "utf-8": ("utf-8-sig", ((codecs.BOM_UTF8, "utf-8"),)),
+    "utf-16": ("utf-16", ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))),
+    "utf-32": ("utf-32", ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"))),
+}
+
+
+def codec_name(encoding: str) -> str:
+    """Python's name for ``encoding``; an unknown one is an input error."""
     try:
-        name = codecs.lookup(encoding).name
+        return codecs.lookup(encoding).name
     except LookupError:
         raise InputError(
-            f"unknown encoding {encoding!r}", hint="use a Python codec name such as cp1252"
+            f"unknown encoding {encoding!r}",
+            hint="use a Python codec name such as cp1252",
         ) from None
-    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 
-def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = None) -> Prescan:
-    """Hash the file, reject NUL bytes and undecodable bytes, each with their line."""
-    enc = _python_encoding(encoding)
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder(enc)()
-    size = 0
-    lines_before = 0
-    quotes = 0
-    name = path.name
+@dataclass(frozen=True)
+class _Codecs:
+    """How a file is decoded: ``read`` for its text, ``scan`` for its bytes after the BOM."""
+
+    read: str
+    scan: str
+    bom: int
+
+
+def _codecs(encoding: str, head: bytes, name: str) -> _Codecs:
+    """The codecs for a file that starts with ``head``, in the declared ``encoding``.
+
+    A byte order mark decides the byte order of UTF-16 and UTF-32; without one, the order is
+    read from where the NUL bytes of the first (ASCII) character fall.
+    """
+    codec = codec_name(encoding)
+    family = codec.removesuffix("-sig").removesuffix("-le").removesuffix("-be")
+    if family not in ("utf-16", "utf-32"):
+        for other in ("utf-32", "utf-16"):
+            if head.startswith(tuple(mark for mark, _ in _FAMILIES[other][1])):
+                raise InputError(
+                    f"the file starts with a {other.upper()} byte order mark, so it is not "
+                    f"{encoding} text",
+                    location=Location(name, line=1),
+                    hint=f"pass --encoding {other}",
+                )
+    if family not in _FAMILIES:
+        return _Codecs(codec, codec, 0)
+    read, marks = _FAMILIES[family]
+    # UTF-32's little-endian mark starts like UTF-16's: the longer marks are tried first.
+    for mark, order in marks:
+        if head.startswith(mark):
+            if codec.endswith(("-le", "-be")) and codec != order:
+                raise InputError(
+                    f"the file's byte order mark says {order}, not {encoding}",
+                    location=Location(name, line=1),
+                    hint=f"pass --encoding {family}, which follows the mark",
+                )
+            return _Codecs(read, order, len(mark))
+    if family == "utf-8":
+        return _Codecs(read, "utf-8", 0)
+    # Without a mark, the first character (ASCII in a header) tells the byte order: its
+    # NUL bytes come first in big-endian text.
+    width = 2 if family == "utf-16" else 4
+    big = len(head) >= width and head[0] == 0 and head[width - 1] != 0
+    order = f"{family}-{'be' if big else 'le'}"
+    if codec.endswith(("-le", "-be")) and codec != order and len(head) >= width:
+        little = head[0] != 0 and head[width - 1] == 0
+        if big or little:
+            raise InputError(
+                f"the file looks like {order} text (by where the NUL bytes of its first "
+                f"character fall), not {encoding}",
+                location=Location(name, line=1),
+                hint=f"pass --encoding {order}",
+            )
+        order = codec
+    return _Codecs(order, order, 0)
+
+
+def _ascii_compatible(codec: str) -> bool:
+    """Whether line ends, quotes and NULs are single ASCII bytes in ``codec``'s bytes."""
+    return '\n\r",\x00'.encode(codec) == b'\n\r",\x00'
+
+
+def _open(path: Path) -> io.BufferedReader:
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.csv"))
+        raise InputError(
+            f"{path} is a folder, not a file",
+            hint=f"pass one of the CSV files in it: {', '.join(inside[:6])}"
+            + (", ..." if len(inside) > 6 else "")
+            if inside
+            else "pass the path of the CSV file itself",
+        )
     try:
-        f = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file", hint="check the path") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}", hint="check permissions") from None
-    with f:
+
+
+def prescan(
+    path: Path,
+    encoding: str,
+    progress: Callable[[int], None] | None = None,
+    *,
+    delimiter: str = ",",
+) -> Prescan:
+    """Hash the file, reject NUL bytes and undecodable bytes, each with their line."""
+    digest = hashlib.sha256()
+    size = 0
+    lines_before = 0
+    quotes = 0
+    name = path.name
+    with _open(path) as f:
+        head = f.peek(4)[:4]
+        how = _codecs(encoding, head, name)
+        as_bytes = _ascii_compatible(how.scan)
+        decoder = codecs.getincrementaldecoder(how.scan)()
         while chunk := f.read(CHUNK):
             digest.update(chunk)
-            nul = chunk.find(b"\x00")
-            if nul >= 0:
-                raise InputError(
-                    "the file contains a NUL byte, so it is not a text CSV",
-                    location=Location(name, line=lines_before + chunk.count(b"\n", 0, nul) + 1),
-                    hint="export the file again as CSV text, or pass --encoding utf-16 "
-                    "if it is UTF-16",
-                )
+            if as_bytes and (nul := chunk.find(b"\x00")) >= 0:
+                line = lines_before + chunk.count(b"\n", 0, nul) + 1
+                raise _nul(name, line, how, head)
+            skip = max(how.bom - size, 0)
+            pending = decoder.getstate()[0]
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk[skip:] if skip else chunk)
             except UnicodeDecodeError as e:
-                line = lines_before + chunk.count(b"\n", 0, e.start) + 1
-                raise InputError(
-                    f"bytes that are not valid {encoding} ({chunk[e.start : e.end]!r})",
-                    location=Location(name, line=line),
-                    hint="pass --encoding with the file's real encoding, e.g. --encoding cp1252",
-                ) from None
-            lines_before += chunk.count(b"\n")
-            quotes += chunk.count(b'"')
+                # The error's offsets count the bytes the decoder held back from the chunk
+                # before, and not the byte order mark it was never given.
+                data = pending + chunk[skip:]
+                at = size + skip + e.start - len(pending)
+                raise _undecodable(path, how, encoding, at, data[e.start : e.end]) from None
+            if as_bytes:
+                lines_before += chunk.count(b"\n")
+                quotes += chunk.count(b'"')
+            else:
+                if (nul := text.find("\x00")) >= 0:
+                    raise _nul(name, lines_before + text.count("\n", 0, nul) + 1, how, head)
+                lines_before += text.count("\n")
+                quotes += text.count('"')
             size += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -112,21 +209,72 @@ def prescan(path: Path, encoding: str, progress: Callable[[int], None] | None = 
         # An odd number of quotes is rare in a sound file (a stray quote inside an unquoted
         # field, as in 5" screen). The reader would silently take the rest of the file into
         # an unclosed quoted field, so only then is the file scanned for one.
-        _check_quotes(path, enc)
-    return Prescan(digest.hexdigest(), size, enc)
+        _check_quotes(path, how.read, delimiter)
+    return Prescan(digest.hexdigest(), size, how.read)
 
 
-# A quoted field: a quote at the start of a field, then anything but a lone quote, then the
-# closing quote, or the end of the file when it is never closed.
-_QUOTED = re.compile(r'(?:^|(?<=[,\r\n]))"[^"]*(?:""[^"]*)*("?)')
+def _undecodable(path: Path, how: _Codecs, encoding: str, at: int, bad: bytes) -> InputError:
+    """The error for bytes at file offset ``at`` that do not decode, with their position.
+
+    Only on this error path, the text before them is decoded again to find their line and
+    character: the bytes before the first bad one are known to decode.
+    """
+    lines, column = 0, 0
+    decoder = codecs.getincrementaldecoder(how.scan)()
+    with path.open("rb") as f:
+        f.seek(how.bom)
+        left = at - how.bom
+        while left > 0 and (chunk := f.read(min(CHUNK, left))):
+            left -= len(chunk)
+            text = decoder.decode(chunk)
+            lines += text.count("\n")
+            nl = text.rfind("\n")
+            column = len(text) - nl - 1 if nl >= 0 else column + len(text)
+    if how.scan.startswith(("utf-16", "utf-32")):
+        hint = "the file may be in another encoding or byte order: pass the real one, e.g. "
+        hint += "--encoding utf-16-be" if how.scan.endswith("-le") else "--encoding utf-16-le"
+    else:
+        hint = "pass --encoding with the file's real encoding, e.g. --encoding cp1252"
+    return InputError(
+        f"bytes that are not valid {encoding} ({bad!r}) at character {column + 1} of the line "
+        f"(byte {at + 1:,} of the file)",
+        location=Location(path.name, line=lines + 1),
+        hint=hint,
+    )
 
 
-def _check_quotes(path: Path, encoding: str) -> None:
+def _nul(name: str, line: int, how: _Codecs, head: bytes) -> InputError:
+    """The error for a NUL in the text, with a hint that fits the declared encoding."""
+    if how.scan.startswith(("utf-16", "utf-32")):
+        return InputError(
+            "the file contains a NUL character, so it is not a text CSV",
+            location=Location(name, line=line),
+            hint="export the file again as CSV text",
+        )
+    # UTF-16 text in ASCII has a NUL byte beside every character.
+    utf16 = len(head) >= 4 and (head[1] == head[3] == 0) != (head[0] == head[2] == 0)
+    return InputError(
+        "the file contains a NUL byte, so it is not a text CSV"
+        + (" (it looks like UTF-16 text)" if utf16 else ""),
+        location=Location(name, line=line),
+        hint="pass --encoding utf-16"
+        if utf16
+        else "export the file again as CSV text, or pass --encoding utf-16 if it is UTF-16",
+    )
+
+
+def _quoted(delimiter: str) -> re.Pattern[str]:
+    """A quoted field: a quote at the start of a field, then anything but a lone quote, then
+    the closing quote, or the end of the file when it is never closed."""
+    return re.compile(f'(?:^|(?<=[{re.escape(delimiter)}\\r\\n]))"[^"]*(?:""[^"]*)*("?)')
+
+
+def _check_quotes(path: Path, encoding: str, delimiter: str = ",") -> None:
     """Reject a file that ends inside a quoted field, naming the line where the field opens."""
     with path.open(encoding=encoding, newline="") as f:
         text = f.read()
     unclosed = None
-    for m in _QUOTED.finditer(text):
+    for m in _quoted(delimiter).finditer(text):
         if not m.group(1):
             unclosed = m
     if unclosed is not None:
@@ -137,11 +285,11 @@ def _check_quotes(path: Path, encoding: str) -> None:
         )
 
 
-def read_header(path: Path, encoding: str) -> list[str]:
+def read_header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     """The header record's fields, exactly as written (a BOM is not part of the first name)."""
     with path.open(encoding=encoding, newline="") as f:
         try:
-            return next(csv.reader(f))
+            return next(csv.reader(f, delimiter=delimiter))
         except StopIteration:
             raise InputError(
                 "the file is empty", location=Location(path.name), hint="export it again"
@@ -180,6 +328,7 @@ class BatchReader:
     path: Path
     encoding: str
     width: int
+    delimiter: str = ","
     bad: list[BadRecord] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -223,7 +372,7 @@ class BatchReader:
                 use_threads=False,
             ),
             parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid
+                delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -262,13 +411,15 @@ class _Counting(io.RawIOBase):
         return n
 
 
-def iter_records(path: Path, encoding: str) -> Iterator[tuple[int, int, list[str]]]:
+def iter_records(
+    path: Path, encoding: str, delimiter: str = ","
+) -> Iterator[tuple[int, int, list[str]]]:
     """(record, line it starts on, fields) of every record; the header is record 0.
 
     Blank lines are not records, as for the batch reader, so record numbers agree.
     """
     with path.open(encoding=encoding, newline="") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=delimiter)
         start = 1
         rec = 0
         for fields in reader:
@@ -278,14 +429,16 @@ def iter_records(path: Path, encoding: str) -> Iterator[tuple[int, int, list[str
             start = reader.line_num + 1
 
 
-def record_lines(path: Path, encoding: str, records: Iterable[int]) -> dict[int, int]:
+def record_lines(
+    path: Path, encoding: str, records: Iterable[int], delimiter: str = ","
+) -> dict[int, int]:
     """Physical line on which each wanted record starts (record 1 is the first data row)."""
     wanted = set(records)
     out: dict[int, int] = {}
     if not wanted:
         return out
     last = max(wanted)
-    for rec, line, _ in iter_records(path, encoding):
+    for rec, line, _ in iter_records(path, encoding, delimiter):
         if rec in wanted:
             out[rec] = line
         if rec >= last:

@@ -7,6 +7,9 @@ and users U1 (of A1), U2 (of A2) when the file is loaded.
 
 from __future__ import annotations
 
+import codecs
+from typing import Any
+
 USAGE = "date,account_id,user_id,feature,events\n"
 
 # id: (kind, file content, fragments the error must contain, including the location)
@@ -14,7 +17,45 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
     "wrong_encoding": (
         "accounts",
         b"account_id,name\nA3,Gamma\nA4,Caf\xe9\n",
-        ["accounts.csv: line 3: bytes that are not valid utf-8 (b'\\xe9')", "--encoding cp1252"],
+        [
+            "accounts.csv: line 3: bytes that are not valid utf-8 (b'\\xe9') at character 7 of "
+            "the line (byte 32 of the file)",
+            "--encoding cp1252",
+        ],
+    ),
+    "bad_byte_after_a_bom": (
+        "accounts",
+        b"\xef\xbb\xbfaccount_id,name\nA3,Caf\xe9\n",
+        [
+            "accounts.csv: line 2: bytes that are not valid utf-8 (b'\\xe9') at character 7 of "
+            "the line (byte 26 of the file)"
+        ],
+    ),
+    "bad_byte_in_the_header_after_a_bom": (
+        "accounts",
+        b"\xef\xbb\xbfaccount_id,n\xe4me\nA3,Gamma\n",
+        [
+            "accounts.csv: line 1: bytes that are not valid utf-8 (b'\\xe4') at character 13 of "
+            "the line (byte 16 of the file)"
+        ],
+    ),
+    "utf16_without_the_flag": (
+        "accounts",
+        "account_id,name\nA3,Zoë\n".encode("utf-16"),
+        [
+            "accounts.csv: line 1: the file starts with a UTF-16 byte order mark, so it is not "
+            "utf-8 text",
+            "hint: pass --encoding utf-16",
+        ],
+    ),
+    "utf16_without_bom_or_flag": (
+        "accounts",
+        "account_id,name\nA3,Zoë\n".encode("utf-16-le"),
+        [
+            "accounts.csv: line 1: the file contains a NUL byte, so it is not a text CSV "
+            "(it looks like UTF-16 text)",
+            "hint: pass --encoding utf-16",
+        ],
     ),
     "truncated_character": (
         "accounts",
@@ -164,5 +205,66 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
         "accounts",
         'account_id,name\nA3,"Gamma\nCorp"\nA4,Delta\nA5,"Epsilon\n\nInc"\n,Nameless\n',
         ["accounts.csv: line 8 (record 4), column account_id: a value is required"],
+    ),
+}
+
+
+def utf16(text: str, encoding: str = "utf-16") -> bytes:
+    """``text`` as a UTF-16 file: with a byte order mark for 'utf-16', without for -le/-be."""
+    return text.encode(encoding)
+
+
+# Cases read with settings: ``flags`` are load options (the CLI's --encoding, --delimiter),
+# ``exports`` is the kind's section of cstool.yaml.
+# id: (kind, file content, settings, fragments the error must contain)
+BAD_INPUTS_WITH_SETTINGS: dict[str, tuple[str, str | bytes, dict[str, Any], list[str]]] = {
+    "utf16_bad_value_after_a_multiline_field": (
+        "accounts",
+        utf16('account_id,name,arr\nA3,"Zoë\nCorp",1\nA4,東京,x\n'),
+        {"flags": {"encoding": "utf-16"}},
+        ["accounts.csv: line 4 (record 2), column arr: 'x' is not a number"],
+    ),
+    "utf16_wrong_byte_order": (
+        "accounts",
+        utf16("account_id,name\nA3,Zoë\n", "utf-16-be"),
+        {"flags": {"encoding": "utf-16-le"}},
+        [
+            "accounts.csv: line 1: the file looks like utf-16-be text",
+            "hint: pass --encoding utf-16-be",
+        ],
+    ),
+    "utf16_byte_order_mark_disagrees": (
+        "accounts",
+        utf16("account_id,name\nA3,Zoë\n"),
+        {"flags": {"encoding": "utf-16-be"}},
+        [
+            "accounts.csv: line 1: the file's byte order mark says utf-16-le, not utf-16-be",
+            "hint: pass --encoding utf-16, which follows the mark",
+        ],
+    ),
+    "utf16_nul_character": (
+        "accounts",
+        utf16("account_id,name\nA3,Zo\x00ë\n"),
+        {"flags": {"encoding": "utf-16"}},
+        [
+            "accounts.csv: line 2: the file contains a NUL character, so it is not a text CSV",
+            "hint: export the file again as CSV text",
+        ],
+    ),
+    "utf16_truncated": (
+        "accounts",
+        utf16("account_id,name\nA3,Zoë\n")[:-1],
+        {"flags": {"encoding": "utf-16"}},
+        ["accounts.csv: line 2: the file ends in the middle of a utf-16 character"],
+    ),
+    "utf16_lone_surrogate": (
+        "accounts",
+        codecs.BOM_UTF16_LE + utf16("account_id,name\nA3,", "utf-16-le") + b"\x00\xdc\n\x00",
+        {"flags": {"encoding": "utf-16"}},
+        [
+            "accounts.csv: line 2: bytes that are not valid utf-16 (b'\\x00\\xdc') at character "
+            "4 of the line (byte 41 of the file)",
+            "--encoding utf-16-be",
+        ],
     ),
 }

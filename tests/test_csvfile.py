@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -9,9 +10,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import cstool.csvfile
 from cstool.csvfile import prescan, read_header, to_csv_text, write_csv_atomic
 from cstool.errors import InputError
 
@@ -90,3 +92,62 @@ def test_read_header_drops_the_bom(tmp_path: Path) -> None:
     """The header's first name does not carry the byte order mark."""
     (tmp_path / "x.csv").write_bytes(b'\xef\xbb\xbfaccount_id,"Name, full"\r\n1,2\r\n')
     assert read_header(tmp_path / "x.csv", "utf-8-sig") == ["account_id", "Name, full"]
+
+
+# A bad byte sequence and the byte order mark of each encoding.
+UNDECODABLE = {
+    "utf-8": (b"\xff", codecs.BOM_UTF8),
+    "utf-16": (b"\x00\xdc", codecs.BOM_UTF16_LE),
+    "utf-16-le": (b"\x00\xdc", codecs.BOM_UTF16_LE),
+    "utf-16-be": (b"\xdc\x00", codecs.BOM_UTF16_BE),
+}
+LINE = st.text(st.characters(codec="utf-8", exclude_characters="\x00\r\n"), max_size=12)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(LINE, min_size=1, max_size=6),
+    data=st.data(),
+    encoding=st.sampled_from(sorted(UNDECODABLE)),
+    bom=st.booleans(),
+    chunk=st.integers(min_value=1, max_value=40),
+)
+def test_undecodable_bytes_are_located_exactly(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    data: st.DataObject,
+    encoding: str,
+    bom: bool,
+    chunk: int,
+) -> None:
+    """A bad byte is reported at its line, character and byte, whatever the chunk size and
+    whether a byte order mark comes first."""
+    monkeypatch.setattr(cstool.csvfile, "CHUNK", chunk)
+    lines = ["a,b", *lines]  # an ASCII header, which tells the byte order of UTF-16
+    line = data.draw(st.integers(min_value=1, max_value=len(lines) - 1))
+    char = data.draw(st.integers(min_value=0, max_value=len(lines[line])))
+    bad, mark = UNDECODABLE[encoding]
+    codec = "utf-16-le" if encoding == "utf-16" else encoding
+    before = "".join(f"{t}\n" for t in lines[:line]) + lines[line][:char]
+    after = lines[line][char:] + "".join(f"\n{t}" for t in lines[line + 1 :]) + "\n"
+    head = (mark if bom else b"") + before.encode(codec)
+    path = tmp_path / "x.csv"
+    path.write_bytes(head + bad + after.encode(codec))
+    with pytest.raises(InputError) as e:
+        prescan(path, encoding)
+    assert str(e.value) == (
+        f"x.csv: line {line + 1}: bytes that are not valid {encoding} ({bad!r}) at character "
+        f"{char + 1} of the line (byte {len(head) + 1:,} of the file)"
+    )
+
+
+def test_prescan_reads_utf16_as_text(tmp_path: Path) -> None:
+    """A UTF-16 file's NUL bytes are part of its characters; the codec drops the mark."""
+    (tmp_path / "x.csv").write_bytes("a,b\n1,Zoë\n".encode("utf-16"))
+    assert prescan(tmp_path / "x.csv", "utf-16").encoding == "utf-16"
+    (tmp_path / "y.csv").write_bytes("a,b\n1,Zoë\n".encode("utf-16-be"))
+    assert prescan(tmp_path / "y.csv", "utf-16").encoding == "utf-16-be"
+    assert read_header(tmp_path / "y.csv", "utf-16-be") == ["a", "b"]

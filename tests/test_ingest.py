@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -9,9 +10,10 @@ import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from bad_inputs import BAD_INPUTS
+from bad_inputs import BAD_INPUTS, BAD_INPUTS_WITH_SETTINGS
 
 import cstool.csvfile
 import cstool.store.usage
@@ -344,6 +346,84 @@ def test_encoding_from_config(ws: Workspace, write: Write) -> None:
     assert rows(ws, "SELECT name FROM accounts") == [("Café",)]
 
 
+UNICODE_ACCOUNTS = (
+    'account_id,name,arr\r\nA1,Zoë Ünïcode,1\r\nA2,"東京\nCorp",2\r\nA3,Ça va 🚀,3\r\n'
+)
+UNICODE_ROWS = [("A1", "Zoë Ünïcode"), ("A2", "東京\nCorp"), ("A3", "Ça va 🚀")]
+UTF16_FILES = {
+    "bom_le": ("utf-16", UNICODE_ACCOUNTS.encode("utf-16")),
+    "bom_be": ("utf-16", codecs.BOM_UTF16_BE + UNICODE_ACCOUNTS.encode("utf-16-be")),
+    "no_bom_le": ("utf-16", UNICODE_ACCOUNTS.encode("utf-16-le")),
+    "no_bom_be": ("utf-16", UNICODE_ACCOUNTS.encode("utf-16-be")),
+    "le_no_bom": ("utf-16-le", UNICODE_ACCOUNTS.encode("utf-16-le")),
+    "le_bom": ("utf-16-le", codecs.BOM_UTF16_LE + UNICODE_ACCOUNTS.encode("utf-16-le")),
+    "be_no_bom": ("utf-16-be", UNICODE_ACCOUNTS.encode("utf-16-be")),
+    "be_bom": ("UTF-16BE", codecs.BOM_UTF16_BE + UNICODE_ACCOUNTS.encode("utf-16-be")),
+    "utf32": ("utf-32", UNICODE_ACCOUNTS.encode("utf-32")),
+}
+
+
+@pytest.mark.parametrize("encoding,content", list(UTF16_FILES.values()), ids=list(UTF16_FILES))
+def test_utf16_files_load_with_their_encoding(
+    ws: Workspace, write: Write, encoding: str, content: bytes
+) -> None:
+    """UTF-16 files, with or without a byte order mark, load with --encoding utf-16(-le/-be)."""
+    r = load(ws, "accounts", write("accounts.csv", content), encoding=encoding)
+    assert (r.rows, r.inserted) == (3, 3)
+    assert rows(ws, "SELECT account_id, name FROM accounts ORDER BY 1") == UNICODE_ROWS
+
+
+def test_utf16_across_many_chunks_and_batches(
+    seeded: Workspace, write: Write, db_snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A UTF-16 file read in odd-sized chunks and small batches locates a late bad row."""
+    monkeypatch.setattr(cstool.csvfile, "CHUNK", 1001)
+    monkeypatch.setattr(cstool.csvfile, "BATCH_BYTES", 4096)
+    text = (
+        usage_csv(60, {"U1": "A1", "U2": "A2"}, 10)
+        .replace(",feature", ",fonctionnalité")
+        .replace("fonctionnalité,", "feature,", 1)
+    )
+    path = write("usage.csv", (text + "2026-05-01,A1,U1,é,lots\n").encode("utf-16"))
+    before = db_snapshot(seeded.db_path)
+    with pytest.raises(InputError) as e:
+        load(seeded, "usage", path, encoding="utf-16")
+    assert [str(p) for p in e.value.problems] == [
+        "usage.csv: line 1202 (record 1201), column events: 'lots' is not a whole number"
+    ]
+    assert db_snapshot(seeded.db_path) == before
+    path.write_bytes(text.encode("utf-16"))
+    assert load(seeded, "usage", path, encoding="utf-16").inserted == 1200
+    assert rows(seeded, "SELECT DISTINCT feature FROM usage_rows ORDER BY 1")[0] == (
+        "fonctionnalité0",
+    )
+
+
+def test_utf16_rejects_file_holds_the_bad_rows(ws: Workspace, write: Write) -> None:
+    """With --allow-rejects, a UTF-16 file's bad rows reach the rejects file as text."""
+    text = 'account_id,name,arr\nA1,"Zoë\nCorp",1\nA2,東京,x\n'
+    path = write("a.csv", text.encode("utf-16"))
+    with pytest.raises(PartialFailure) as e:
+        load(ws, "accounts", path, encoding="utf-16", allow_rejects=True)
+    with e.value.result.rejects_file.open(encoding="utf-8", newline="") as f:  # type: ignore[attr-defined]
+        assert list(csv.reader(f))[1:] == [
+            ["4", "2", "arr: 'x' is not a number", "A2", "東京", "x"]
+        ]
+    assert rows(ws, "SELECT account_id, name FROM accounts") == [("A1", "Zoë\nCorp")]
+
+
+def test_a_folder_is_not_a_file(ws: Workspace, tmp_path: Path, db_snapshot: Snapshot) -> None:
+    """Loading a folder says it is a folder, and names the CSV files in it."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "accounts.csv").write_text("account_id,name\nA1,Acme\n")
+    before = db_snapshot(ws.db_path)
+    with pytest.raises(InputError) as e:
+        load(ws, "accounts", tmp_path / "exports")
+    assert str(e.value) == f"{tmp_path / 'exports'} is a folder, not a file"
+    assert e.value.hint == "pass one of the CSV files in it: accounts.csv"
+    assert db_snapshot(ws.db_path) == before
+
+
 def test_column_mapping_from_config(ws: Workspace, write: Write) -> None:
     """A header renamed in cstool.yaml loads into its canonical column."""
     ws.config_path.write_text(
@@ -397,6 +477,41 @@ def test_bad_input_is_rejected_and_changes_nothing(
         assert fragment in text
     assert db_snapshot(seeded.db_path) == before
     assert not seeded.rejects_dir.exists()
+
+
+def with_exports(ws: Workspace, kind: str, exports: dict[str, Any] | None) -> Workspace:
+    """The workspace reopened with ``exports`` as the kind's section of cstool.yaml."""
+    if exports:
+        section = json.dumps({"exports": {kind: exports}}, ensure_ascii=False)
+        ws.config_path.write_text(section, encoding="utf-8")  # JSON is YAML
+    return open_workspace(ws.root)
+
+
+@pytest.mark.parametrize(
+    "kind,content,settings,fragments",
+    list(BAD_INPUTS_WITH_SETTINGS.values()),
+    ids=list(BAD_INPUTS_WITH_SETTINGS),
+)
+def test_bad_input_with_settings_is_rejected_and_changes_nothing(
+    seeded: Workspace,
+    write: Write,
+    db_snapshot: Snapshot,
+    kind: str,
+    content: str | bytes,
+    settings: dict[str, Any],
+    fragments: list[str],
+) -> None:
+    """Each bad input read with its settings fails with exit 1, located, writing nothing."""
+    ws = with_exports(seeded, kind, settings.get("exports"))
+    before = db_snapshot(ws.db_path)
+    with pytest.raises(InputError) as e:
+        load(ws, kind, write(f"{kind}.csv", content), **settings.get("flags", {}))
+    assert e.value.exit_code == 1
+    text = error_text(e.value)
+    for fragment in fragments:
+        assert fragment in text
+    assert db_snapshot(ws.db_path) == before
+    assert not ws.rejects_dir.exists()
 
 
 def test_many_problems_keep_the_first_twenty_with_the_total(

@@ -51,7 +51,7 @@ def load(
         typer.Option(
             parser=parse_encoding,
             metavar="ENCODING",
-            help="Text encoding of the file, e.g. cp1252 (default utf-8, BOM allowed).",
+            help="Text encoding of the file: utf-8 (the default, BOM allowed), cp1252, utf-16, ...",
         ),
     ] = None,
     allow_rejects: Annotated[

@@ -9,9 +9,10 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from bad_inputs import BAD_INPUTS
+from bad_inputs import BAD_INPUTS, BAD_INPUTS_WITH_SETTINGS
 from typer.testing import Result
 
 from cstool.workspace import Workspace, init_workspace
@@ -351,6 +352,39 @@ def test_bad_input(
     write(f"{kind}.csv", content)
     before = db_snapshot(seeded.db_path)
     result = cli("-w", "ws", "load", kind, f"{kind}.csv")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert "\nhint: " in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert db_snapshot(seeded.db_path) == before
+    assert not (seeded.root / "rejects").exists()
+
+
+@pytest.mark.parametrize(
+    "kind,content,settings,fragments",
+    list(BAD_INPUTS_WITH_SETTINGS.values()),
+    ids=list(BAD_INPUTS_WITH_SETTINGS),
+)
+def test_bad_input_with_settings(
+    cli: Cli,
+    seeded: Workspace,
+    write: Write,
+    db_snapshot: Snapshot,
+    kind: str,
+    content: str | bytes,
+    settings: dict[str, Any],
+    fragments: list[str],
+) -> None:
+    """Each bad input read with its flags and cstool.yaml exits 1, located, writing nothing."""
+    if "exports" in settings:
+        section = json.dumps({"exports": {kind: settings["exports"]}}, ensure_ascii=False)
+        seeded.config_path.write_text(section, encoding="utf-8")
+    write(f"{kind}.csv", content)
+    flags = [part for k, v in settings.get("flags", {}).items() for part in (f"--{k}", v)]
+    before = db_snapshot(seeded.db_path)
+    result = cli("-w", "ws", "load", kind, f"{kind}.csv", *flags)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith("Error: ")
