@@ -32,7 +32,13 @@ from cstool.store import usage as usage_db
 BANDS = ("green", "lime", "yellow", "orange", "red")
 BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
 ALL_SEGMENTS = "*"
+# The key of accounts without a segment in the thresholds table; data out says None.
 NO_SEGMENT = "(none)"
+
+
+def segment_out(key: str) -> str | None:
+    """A segment key as data: the accounts without a segment have None."""
+    return None if key == NO_SEGMENT else key
 
 
 # -- bands ---------------------------------------------------------------------------------
@@ -124,7 +130,14 @@ def threshold_rows(th: Thresholds) -> list[dict[str, Any]]:
             dict(
                 zip(
                     THRESHOLD_COLUMNS,
-                    (seg, m, *c.cuts, c.n, c.as_of, "overridden" if overridden else "calibrated"),
+                    (
+                        segment_out(seg),
+                        m,
+                        *c.cuts,
+                        c.n,
+                        c.as_of,
+                        "overridden" if overridden else "calibrated",
+                    ),
                     strict=True,
                 )
             )
@@ -390,7 +403,7 @@ class Calibration:
             cur = self.current.applied(c.segment, c.measure)
             out.append(
                 {
-                    "segment": c.segment,
+                    "segment": segment_out(c.segment),
                     "measure": c.measure,
                     "n": c.n,
                     "current": None if cur is None else list(cur.cuts),
@@ -582,7 +595,7 @@ def latest_usage_date(store: Store) -> date:
 class ScoreRow:
     account_id: str
     name: str
-    segment: str
+    segment: str | None
     csm: str | None
     deployment: float | None
     deployment_band: str | None
@@ -634,7 +647,7 @@ def _rows(u: Universe, m: Measures, th: Thresholds, config: Config) -> list[Scor
         row = ScoreRow(
             aid,
             u.names[i],
-            seg,
+            segment_out(seg),
             u.csms[i],
             vals["deployment"],
             bands["deployment"],
@@ -849,7 +862,7 @@ class MeasureExplained:
 class Explanation:
     account_id: str
     name: str
-    segment: str
+    segment: str | None
     csm: str | None
     as_of: date
     licenses: float | None
@@ -894,7 +907,7 @@ def explain(
     return Explanation(
         account_id,
         u.names[i],
-        seg,
+        segment_out(seg),
         u.csms[i],
         d,
         lic,
@@ -912,7 +925,7 @@ def explain(
 # -- changes -------------------------------------------------------------------------------
 @dataclass
 class Mover:
-    group: str
+    group: str | None  # None: accounts without a segment (or CSM)
     account_id: str
     name: str
     measure: str
@@ -931,7 +944,7 @@ class Mover:
 
 @dataclass
 class GroupChange:
-    group: str
+    group: str | None
     measure: str
     accounts: int
     up: int
@@ -989,9 +1002,10 @@ def changes(
             f"`cstool score backfill --from {then} --to {d}` rebands the history"
         )
     movers: list[Mover] = []
-    groups: dict[tuple[str, str], GroupChange] = {}
+    groups: dict[tuple[str | None, str], GroupChange] = {}
     for r in new:
-        g = r[by] or NO_SEGMENT
+        # Snapshots stored before segments were data held NO_SEGMENT for "no segment".
+        g = r[by] if r[by] not in (None, "", NO_SEGMENT) else None
         for k in MEASURES:
             gc = groups.setdefault((g, k), GroupChange(g, k, 0, 0, 0))
             gc.accounts += 1
@@ -1006,8 +1020,18 @@ def changes(
                 else:
                     gc.down += 1
     movers.sort(
-        key=lambda m: (m.change, (m.after or 0) - (m.before or 0), m.group, m.account_id, m.measure)
+        key=lambda m: (
+            m.change,
+            (m.after or 0) - (m.before or 0),
+            _last_if_none(m.group),
+            m.account_id,
+            m.measure,
+        )
     )
-    return Changes(
-        d, then, by, sorted(groups.values(), key=lambda x: (x.group, x.measure)), movers, warnings
-    )
+    ordered = sorted(groups.values(), key=lambda x: (_last_if_none(x.group), x.measure))
+    return Changes(d, then, by, ordered, movers, warnings)
+
+
+def _last_if_none(group: str | None) -> tuple[bool, str]:
+    """A sort key putting the group of accounts without a segment or CSM last."""
+    return (group is None, group or "")

@@ -32,6 +32,10 @@ BAND_STYLES = {
 }
 
 
+# How a missing value reads in a table; CSV has an empty cell and JSON null.
+NONE = "[dim](none)[/]"
+
+
 class Format(str, Enum):
     """Output formats of listing commands."""
 
@@ -95,6 +99,11 @@ def pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
+def plain_cell(column: str, value: Any, row: dict[str, Any]) -> str:
+    """A value as table markup: escaped text, or a dim "(none)" when missing."""
+    return NONE if value is None else escape(str(value))
+
+
 def render(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[str],
@@ -132,13 +141,9 @@ def render(
             overflow="ellipsis" if c in nowrap else "fold",
             justify="right" if numeric else "left",
         )
+    show = cell or plain_cell
     for r in rows:
-        table.add_row(
-            *[
-                cell(c, r.get(c), r) if cell else escape("" if r.get(c) is None else str(r.get(c)))
-                for c in columns
-            ]
-        )
+        table.add_row(*[show(c, r.get(c), r) for c in columns])
     out.print(table)
 
 

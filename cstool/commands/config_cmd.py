@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,11 +24,16 @@ def show(
     with errors_to_exit():
         ws = workspace()
     rows = [
-        {
-            "key": s.key,
-            "value": s.value if format is not Format.table else json.dumps(s.value),
-            "source": s.source,
-        }
+        {"key": s.key, "value": _value(s.value, format), "source": s.source}
         for s in ws.resolved.settings
     ]
     render(rows, ["key", "value", "source"], format, title=f"{ws.config_path}")
+
+
+def _value(value: Any, format: Format) -> Any:
+    """JSON keeps the value; a CSV cell is the text itself, or JSON text for anything else."""
+    if format is Format.json or value is None:
+        return value
+    if format is Format.csv and isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

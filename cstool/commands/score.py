@@ -12,6 +12,7 @@ import typer
 from cstool.commands import state, workspace
 from cstool.commands.params import date_option
 from cstool.console import (
+    NONE,
     Format,
     band_text,
     errors_to_exit,
@@ -61,7 +62,7 @@ def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
         return str(value)
     if column in (*MEASURE_COLUMNS, "composite", "before", "after"):
         return pct(value)
-    return escape("" if value is None else str(value))
+    return NONE if value is None else escape(str(value))
 
 
 @app.callback(invoke_without_command=True)
@@ -114,7 +115,7 @@ def score(
         nowrap=(*MEASURE_COLUMNS, "composite"),
     )
     if not rows and (segment or csm or bands):
-        segments = ", ".join(sorted({r.segment for r in run.rows}))
+        segments = ", ".join(sorted({r.segment or "(none)" for r in run.rows}))
         csms = ", ".join(sorted({r.csm for r in run.rows if r.csm}))
         warn(f"no account matches; segments are {segments}; CSMs are {csms}")
     if format is Format.table:
@@ -200,7 +201,7 @@ def explain(
 
     out.print(
         f"[bold]{escape(e.account_id)}[/] {escape(e.name)}  segment "
-        f"{escape(e.segment)}, CSM {escape(e.csm or 'n/a')}, as of {e.as_of}"
+        f"{escape(e.segment or '(none)')}, CSM {escape(e.csm or '(none)')}, as of {e.as_of}"
     )
     lic = "n/a" if e.licenses is None else f"{e.licenses:,.0f}"
     out.print(
@@ -229,7 +230,7 @@ def explain(
     for m in e.measures:
         cuts = m.cuts.cuts if m.cuts else (None,) * 4
         src = (
-            "none"
+            "(none)"
             if m.cuts is None
             else (
                 f"{m.cuts.segment} ({m.cuts.source})"
@@ -269,7 +270,7 @@ def calibrate(
             return " ".join(pct(x) if format is Format.table else repr(x) for x in xs)
 
         for r in rows:
-            r["current"] = "none" if r["current"] is None else cuts(r["current"])
+            r["current"] = None if r["current"] is None else cuts(r["current"])
             r["proposed"] = cuts(r["proposed"])
             counts = _counts if format is Format.table else _plain_counts
             r["before"], r["after"] = counts(r["before"]), counts(r["after"])

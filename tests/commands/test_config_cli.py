@@ -58,6 +58,28 @@ def test_show_csv_columns(cli: Cli, ws: Workspace) -> None:
     assert table["company"] == {"key": "company", "value": "Acme", "source": "cstool.yaml"}
 
 
+def test_show_csv_and_json_values_are_data(cli: Cli, ws: Workspace) -> None:
+    """CSV: text as is, JSON text for the rest, empty for none; JSON: null; table: (none)."""
+    rows = {
+        r["key"]: r["value"]
+        for r in csv.DictReader(
+            io.StringIO(cli("-w", "ws", "config", "show", "--format", "csv").stdout)
+        )
+    }
+    assert [rows[k] for k in ("sender.reply_to", "sending.starttls", "metrics.features")] == [
+        "",
+        "false",
+        "[]",
+    ]
+    assert rows["metrics.composite.weights.depth"] == "1.0"
+    settings = _settings(cli("-w", "ws", "config", "show", "--format", "json"))
+    assert settings["sender.reply_to"]["value"] is None
+    assert settings["sending.starttls"]["value"] is False
+    table = cli("-w", "ws", "config", "show").stdout
+    reply_to = next(line for line in table.splitlines() if "sender.reply_to" in line)
+    assert "(none)" in reply_to
+
+
 def test_show_table(cli: Cli, ws: Workspace) -> None:
     """The table is titled with the config path and shows values as JSON."""
     result = cli("-w", "ws", "config", "show")

@@ -510,3 +510,37 @@ def test_changes_warns_when_the_snapshots_were_banded_differently(shop: Path) ->
         "Warning: the snapshots of 2024-03-24 and 2024-03-31 were banded with different cut "
         "points or settings" in result.stderr
     )
+
+
+# -- missing values ------------------------------------------------------------------------
+def test_missing_segment_and_csm_are_data_in_csv_and_json(shop: Path, tmp_path: Path) -> None:
+    """No "(none)" in CSV or JSON: an empty cell and null; only tables say "(none)"."""
+    write_csv(tmp_path / "more.csv", ("account_id", "name"), [("X1", "X1 Inc")])
+    load(open_workspace(shop), "accounts", tmp_path / "more.csv")
+    set_metrics(shop, min_segment_size=1)  # accounts without a segment get their own cut points
+    ok(shop, "score", "backfill", "--from", "2024-03-24", "--to", "2024-03-31")
+    for args in (["score"], ["changes"], ["thresholds", "show"], ["thresholds", "calibrate"]):
+        for fmt in ("csv", "json"):
+            assert "(none)" not in ok(shop, *args, "--format", fmt).stdout, (args, fmt)
+    scored = ok(shop, "score", "--format", "csv").stdout.splitlines()
+    assert scored[-1] == "X1,X1 Inc,,,,,,,0.0,red"
+    x1 = json.loads(ok(shop, "score", "--format", "json").stdout)[-1]
+    assert (x1["segment"], x1["csm"]) == (None, None)
+    shown = json.loads(ok(shop, "thresholds", "show", "--format", "json").stdout)
+    assert [r["measure"] for r in shown if r["segment"] is None] == ["breadth"]
+    shown_csv = ok(shop, "thresholds", "show", "--format", "csv").stdout.splitlines()
+    assert any(line.startswith(",breadth,") for line in shown_csv)
+    calibrated = json.loads(ok(shop, "thresholds", "calibrate", "--format", "json").stdout)
+    assert [r["measure"] for r in calibrated if r["segment"] is None] == ["breadth"]
+    table = ok(shop, "score").stdout
+    assert "(none)" in next(line for line in table.splitlines() if "X1" in line)
+
+
+def test_calibrate_csv_leaves_current_empty_when_nothing_is_stored(shop: Path) -> None:
+    """Before any calibration, the CSV's current column is empty, not a word."""
+    rows = list(
+        csv.DictReader(io.StringIO(ok(shop, "thresholds", "calibrate", "-f", "csv").stdout))
+    )
+    assert {r["current"] for r in rows} == {""}
+    table = ok(shop, "thresholds", "calibrate").stdout
+    assert "(none)" in table
