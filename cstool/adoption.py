@@ -808,13 +808,26 @@ def backfill(
     return Backfill(dates, len(u.account_ids), calibrated, early + warnings)
 
 
+SORTABLE = (*SCORE_COLUMNS, "composite")
+
+
 def check_filters(bands: Sequence[str] = (), sort: str = "account_id") -> None:
-    """Refuse an unknown band or sort column (before any work is done or stored)."""
+    """Refuse an unknown band or sort column (before any work is done or stored).
+
+    Bands and columns match in any case; ``-column`` sorts descending.
+    """
     for b in bands:
-        if b not in BANDS:
+        if b.strip().lower() not in BANDS:
             raise UsageError(f"unknown band {b!r}", hint=f"use {', '.join(BANDS)}")
-    if sort not in SCORE_COLUMNS and sort != "composite":
-        raise UsageError(f"cannot sort by {sort!r}", hint=f"use one of {', '.join(SCORE_COLUMNS)}")
+    if sort.lower().removeprefix("-") not in SORTABLE:
+        raise UsageError(
+            f"cannot sort by {sort!r}",
+            hint=f"use one of {', '.join(SCORE_COLUMNS)}; put - before it to sort descending",
+        )
+
+
+def _same(a: str | None, b: str) -> bool:
+    return a is not None and a.strip().casefold() == b.strip().casefold()
 
 
 def filter_rows(
@@ -827,25 +840,44 @@ def filter_rows(
 ) -> list[ScoreRow]:
     """Rows matching the filters (a band filter matches any measure), sorted by ``sort``.
 
-    Missing values and bands sort last whatever the column.
+    Segment, CSM and bands match in any case. ``sort`` is a column, ascending (worst first
+    for measures and bands), or ``-column`` for descending; missing values and bands sort
+    last either way, and ties keep account id order.
     """
     check_filters(bands, sort)
+    wanted = {b.strip().lower() for b in bands}
     out = [
         r
         for r in rows
-        if (segment is None or r.segment == segment)
-        and (csm is None or r.csm == csm)
-        and (not bands or any(getattr(r, f"{m}_band") in bands for m in MEASURES))
+        if (segment is None or _same(r.segment, segment))
+        and (csm is None or _same(r.csm, csm))
+        and (not wanted or any(getattr(r, f"{m}_band") in wanted for m in MEASURES))
     ]
+    column = sort.lower().removeprefix("-")
 
-    def key(r: ScoreRow) -> tuple[Any, ...]:
-        v = getattr(r, sort)
-        if sort.endswith("_band"):
-            v = BAND_RANK[v] if v else None
-        missing = v is None
-        return (missing, v if not missing else 0, r.account_id)
+    def value(r: ScoreRow) -> Any:
+        v = getattr(r, column)
+        if column.endswith("_band"):
+            return BAND_RANK[v] if v else None
+        return v
 
-    return sorted(out, key=key)
+    by_id = sorted(out, key=lambda r: r.account_id)
+    present = [r for r in by_id if value(r) is not None]
+    missing = [r for r in by_id if value(r) is None]
+    # Python's sort is stable even in reverse, so equal values stay in account id order.
+    return sorted(present, key=value, reverse=sort.startswith("-")) + missing
+
+
+def unmatched(
+    rows: list[ScoreRow], *, segment: str | None = None, csm: str | None = None
+) -> dict[str, list[str]]:
+    """For a segment or CSM filter that matches no account at all, the values there are."""
+    out = {}
+    if segment is not None and not any(_same(r.segment, segment) for r in rows):
+        out["segments"] = sorted({r.segment or "(none)" for r in rows})
+    if csm is not None and not any(_same(r.csm, csm) for r in rows):
+        out["CSMs"] = sorted({r.csm for r in rows if r.csm})
+    return out
 
 
 # -- explain -------------------------------------------------------------------------------

@@ -616,7 +616,7 @@ def test_backfill_matches_scoring_each_date(tmp_path: Path) -> None:
 
 
 def test_filter_rows_sorts_missing_values_and_bands_last(tmp_path: Path) -> None:
-    """Sorting by a measure or a band puts worst first and missing last."""
+    """Sorting by a measure or a band puts worst first (best with -) and missing last."""
     ws = build(
         tmp_path,
         [("A", "SMB", "Ann", 1), ("B", "SMB", "Bob", None), ("C", "ENT", "Ann", 2)],
@@ -630,6 +630,16 @@ def test_filter_rows_sorts_missing_values_and_bands_last(tmp_path: Path) -> None
     assert [r.account_id for r in by_band] == ["C", "A", "B"]
     assert [r.account_id for r in adoption.filter_rows(rows, csm="Ann", sort="name")] == ["A", "C"]
     assert [r.account_id for r in adoption.filter_rows(rows, bands=["red"])] == ["B", "C"]
+    # Any case; "-column" sorts descending with missing values still last.
+    assert [r.account_id for r in adoption.filter_rows(rows, bands=["RED"])] == ["B", "C"]
+    assert [r.account_id for r in adoption.filter_rows(rows, segment="smb")] == ["A", "B"]
+    assert [r.account_id for r in adoption.filter_rows(rows, csm=" ann ")] == ["A", "C"]
+    assert [r.account_id for r in adoption.filter_rows(rows, sort="-deployment")] == ["A", "C", "B"]
+    assert [r.account_id for r in adoption.filter_rows(rows, sort="-Deployment_Band")] == [
+        "A",
+        "C",
+        "B",
+    ]
     with pytest.raises(UsageError, match="unknown band 'blue'"):
         adoption.filter_rows(rows, bands=["blue"])
     with pytest.raises(UsageError, match="cannot sort by 'arr'"):

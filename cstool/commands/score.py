@@ -69,15 +69,26 @@ def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
 def score(
     ctx: typer.Context,
     as_of: AsOf = None,
-    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
-    csm: Annotated[str | None, typer.Option(help="Only this CSM's accounts.")] = None,
+    segment: Annotated[
+        str | None, typer.Option(metavar="SEGMENT", help="Only this segment (any case).")
+    ] = None,
+    csm: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this CSM's accounts (any case).")
+    ] = None,
     band: Annotated[
         str | None,
-        typer.Option(help="Only accounts with any measure in these bands, e.g. red,orange."),
+        typer.Option(
+            metavar="BANDS",
+            help="Only accounts with any measure in these bands, e.g. red,orange.",
+        ),
     ] = None,
     sort: Annotated[
         str,
-        typer.Option(help="Sort by a column, e.g. depth or breadth_band (ascending: worst first)."),
+        typer.Option(
+            metavar="COLUMN",
+            help="Sort by a column, e.g. depth or breadth_band: worst first; -depth sorts "
+            "descending (best first). Missing values go last.",
+        ),
     ] = "account_id",
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N rows.")] = None,
     format: FormatOpt = Format.table,
@@ -103,25 +114,39 @@ def score(
         )
     for w in run.warnings:
         warn(w)
+    if not rows and (segment or csm or bands):
+        _no_match(run, segment, csm, band)
     columns = list(SCORE_COLUMNS) + (["composite"] if run.composite else [])
     if format is Format.table:
         columns = [c for c in columns if not c.endswith("_band")]
-    render(
-        [r.as_dict() for r in shown],
-        columns,
-        format,
-        cell=_cell,
-        title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
-        nowrap=(*MEASURE_COLUMNS, "composite"),
-    )
-    if not rows and (segment or csm or bands):
-        segments = ", ".join(sorted({r.segment or "(none)" for r in run.rows}))
-        csms = ", ".join(sorted({r.csm for r in run.rows if r.csm}))
-        warn(f"no account matches; segments are {segments}; CSMs are {csms}")
-    if format is Format.table:
+    if rows or format is not Format.table:
+        render(
+            [r.as_dict() for r in shown],
+            columns,
+            format,
+            cell=_cell,
+            title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
+            nowrap=(*MEASURE_COLUMNS, "composite"),
+        )
+    if rows and format is Format.table:
         _band_summary(rows)
     if not state.quiet:
         message(f"Stored the snapshot of {run.as_of} ({len(run.rows):,} accounts)")
+
+
+def _no_match(run: Any, segment: str | None, csm: str | None, band: str | None) -> None:
+    """Say which filters matched nothing, and the values there are when one matches none."""
+    import shlex
+
+    from rich.markup import escape
+
+    from cstool import adoption
+
+    given = [("--segment", segment), ("--csm", csm), ("--band", band)]
+    flags = " ".join(f"{flag} {shlex.quote(v)}" for flag, v in given if v)
+    message(escape(f"No accounts match {flags} on {run.as_of}"))
+    for what, values in adoption.unmatched(run.rows, segment=segment, csm=csm).items():
+        message(f"[dim]hint:[/dim] the {what} are {escape(', '.join(values))}")
 
 
 def _band_summary(rows: list[Any]) -> None:

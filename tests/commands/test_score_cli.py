@@ -189,11 +189,37 @@ def test_score_json_keys_in_column_order(shop: Path) -> None:
         (["--sort", "depth"], ["S2", "E1", "E2", "S4", "S1", "S3", "N1"]),
         (["--sort", "depth_band"], ["S2", "E1", "E2", "S4", "S1", "S3", "N1"]),
         (["--sort", "breadth", "--limit", "2"], ["N1", "E1"]),
+        (["--segment", "smb", "--csm", "ANN"], ["S1", "S3"]),
+        (["--band", "RED"], ["N1", "S2"]),
+        (["--band", "Lime", "--sort", "DEPTH"], ["E1", "E2", "S4"]),
+        (["--sort", "-depth"], ["S1", "S3", "E1", "E2", "S4", "S2", "N1"]),
+        (["--sort", "-depth_band"], ["S1", "S3", "E1", "E2", "S4", "S2", "N1"]),
+        (["--sort", "-account_id", "--limit", "3"], ["S4", "S3", "S2"]),
     ],
 )
 def test_score_filters_and_sort(shop: Path, args: list[str], expected: list[str]) -> None:
-    """--segment, --csm, --band (any measure), --sort (worst first, missing last), --limit."""
+    """--segment, --csm, --band (any measure, any case), --sort (worst first, -col descending;
+    missing last), --limit."""
     assert ids(ok(shop, "score", "--format", "csv", *args)) == expected
+
+
+def test_filters_matching_nothing_say_so_on_stderr(shop: Path) -> None:
+    """An empty result names the filters and the date, exit 0, and prints no empty table."""
+    ok(shop, "thresholds", "calibrate", "--apply")
+    result = ok(shop, "score", "--segment", "smb", "--band", "orange")
+    assert result.stdout == ""
+    assert result.stderr == (
+        "No accounts match --segment smb --band orange on 2024-03-31\n"
+        "Stored the snapshot of 2024-03-31 (7 accounts)\n"
+    )
+    csv_out = ok(shop, "score", "--csm", "ann lee", "--format", "csv")
+    assert csv_out.stdout == ",".join(COLUMNS) + "\n"
+    assert csv_out.stderr == (
+        "No accounts match --csm 'ann lee' on 2024-03-31\n"
+        "hint: the CSMs are Ann, Bob\n"
+        "Stored the snapshot of 2024-03-31 (7 accounts)\n"
+    )
+    assert json.loads(ok(shop, "score", "--segment", "MID", "--format", "json").stdout) == []
 
 
 def test_unknown_band_exits_2_and_stores_nothing(shop: Path) -> None:
