@@ -740,17 +740,27 @@ def _snapshot_rows(iso: str, rows: list[ScoreRow], basis: str) -> list[tuple[Any
     ]
 
 
-def score(store: Store, config: Config, as_of: date | None = None) -> ScoreRun:
-    """Score every active account on ``as_of`` and store the snapshot of that date."""
+def score(
+    store: Store, config: Config, as_of: date | None = None, *, save: bool = True
+) -> ScoreRun:
+    """Score every active account on ``as_of`` and store the snapshot of that date.
+
+    With ``save=False`` nothing is written (the store may be read-only): no snapshot, and
+    with no thresholds stored yet the bands use the ones calibration proposes, unstored.
+    """
     early: list[str] = []
     d = usage_date(store, as_of, reach=_reach(config), warnings=early)
     u, (m,) = measure_dates(store, config, [d])
-    th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
+    if save:
+        th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
+    else:
+        th, calibrated, warnings = _thresholds_for_reading(store, config, u, m), False, []
     rows = _rows(u, m, th, config)
-    with store.transaction():
-        scores_db.save_snapshot(
-            store.db, d.isoformat(), _snapshot_rows(d.isoformat(), rows, _basis(th, config))
-        )
+    if save:
+        with store.transaction():
+            scores_db.save_snapshot(
+                store.db, d.isoformat(), _snapshot_rows(d.isoformat(), rows, _basis(th, config))
+            )
     return ScoreRun(
         d,
         rows,

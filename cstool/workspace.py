@@ -63,13 +63,17 @@ class Workspace:
     def open_store(self, *, write: bool = False) -> Iterator[Store]:
         """The workspace's store, closed afterwards; ``write`` also holds the write lock.
 
-        Every command opens the store this way: reading needs no write access to the
-        workspace, writing takes the lock first so that two writers never interleave.
+        Every command opens the store this way. Reading takes no lock and needs no write
+        access to the workspace; writing takes the lock first, so that two writers never
+        interleave, and is refused at once (exit 3) when the workspace is read-only.
         """
         from cstool.store import Store
+        from cstool.store.core import read_only_problem, writable
 
+        if write and self.db_path.exists() and not writable(self.db_path):
+            raise read_only_problem(self.db_path)  # before the lock, which needs the folder
         with self.writing() if write else contextlib.nullcontext():
-            store = Store.open(self.db_path)
+            store = Store.open(self.db_path, write=write)
             try:
                 yield store
             finally:

@@ -91,6 +91,9 @@ def score(
         ),
     ] = "account_id",
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N rows.")] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Store nothing (works on a read-only workspace).")
+    ] = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """Score every active account and store the snapshot of the date.
@@ -102,9 +105,9 @@ def score(
     from cstool import adoption
 
     bands = [b.strip() for b in band.split(",") if b.strip()] if band else []
-    with errors_to_exit(), _store(write=True) as (ws, store):
+    with errors_to_exit(), _store(write=not no_save) as (ws, store):
         adoption.check_filters(bands, sort)  # a typo must not store a snapshot
-        run = adoption.score(store, ws.resolved.config, as_of)
+        run = adoption.score(store, ws.resolved.config, as_of, save=not no_save)
         rows = adoption.filter_rows(run.rows, segment=segment, csm=csm, bands=bands, sort=sort)
     shown = rows[:limit] if limit else rows
     if run.calibrated_now:
@@ -130,7 +133,7 @@ def score(
         )
     if rows and format is Format.table:
         _band_summary(rows)
-    if not state.quiet:
+    if not state.quiet and not no_save:
         message(f"Stored the snapshot of {run.as_of} ({len(run.rows):,} accounts)")
 
 
