@@ -118,42 +118,36 @@ THRESHOLD_COLUMNS = (
 )
 
 
-def threshold_rows(th: Thresholds) -> list[dict[str, Any]]:
-    """The stored cut points, then the overrides of cstool.yaml, saying which applies.
+def fallback_note(metrics: MetricsConfig) -> str:
+    """What the all-accounts cut points are for, said once under a table that lists them."""
+    n = metrics.min_segment_size
+    return f"all accounts: used for segments under {n} accounts (metrics.min_segment_size)"
 
-    A stored set that an override replaces reads "overridden".
+
+def set_order(segment: str, measure: str) -> tuple[int, str, int]:
+    """How sets of cut points are listed: all accounts first, then segments by name (accounts
+    without a segment last), each with its measures in the order deployment, depth, breadth."""
+    rank = 0 if segment == ALL_SEGMENTS else 2 if segment == NO_SEGMENT else 1
+    known = measure in MEASURES
+    return (rank, segment, MEASURES.index(measure) if known else len(MEASURES))
+
+
+def threshold_rows(th: Thresholds) -> list[dict[str, Any]]:
+    """The stored cut points and the overrides of cstool.yaml, saying which applies.
+
+    Rows are in :func:`set_order`, an override right after the stored set it replaces
+    (which reads "overridden").
     """
-    rows: list[dict[str, Any]] = []
-    for (seg, m), c in sorted(th.stored.items()):
-        overridden = m in th.overrides.get(seg, {})
-        rows.append(
-            dict(
-                zip(
-                    THRESHOLD_COLUMNS,
-                    (
-                        segment_out(seg),
-                        m,
-                        *c.cuts,
-                        c.n,
-                        c.as_of,
-                        "overridden" if overridden else "calibrated",
-                    ),
-                    strict=True,
-                )
-            )
-        )
-    for seg, per in sorted(th.overrides.items()):
-        for m, cuts in sorted(per.items()):
-            rows.append(
-                dict(
-                    zip(
-                        THRESHOLD_COLUMNS,
-                        (seg, m, *cuts, None, None, "override (cstool.yaml)"),
-                        strict=True,
-                    )
-                )
-            )
-    return rows
+    keyed: list[tuple[Any, dict[str, Any]]] = []
+    for (seg, m), c in th.stored.items():
+        applies = "overridden" if m in th.overrides.get(seg, {}) else "calibrated"
+        values = (segment_out(seg), m, *c.cuts, c.n, c.as_of, applies)
+        keyed.append(((set_order(seg, m), 0), dict(zip(THRESHOLD_COLUMNS, values, strict=True))))
+    for seg, per in th.overrides.items():
+        for m, cuts in per.items():
+            over = (seg, m, *cuts, None, None, "override (cstool.yaml)")
+            keyed.append(((set_order(seg, m), 1), dict(zip(THRESHOLD_COLUMNS, over, strict=True))))
+    return [row for _, row in sorted(keyed, key=lambda kr: kr[0])]
 
 
 def load_thresholds(store: Store, metrics: MetricsConfig) -> Thresholds:
@@ -397,9 +391,12 @@ class Calibration:
     applied: bool = False
 
     def rows(self) -> list[dict[str, Any]]:
-        """Per proposed set: current and proposed cut points, accounts per band before/after."""
+        """Per proposed set: current and proposed cut points, accounts per band before/after.
+
+        Rows are in :func:`set_order`, as ``cstool thresholds show`` lists them.
+        """
         out = []
-        for c in self.proposed:
+        for c in sorted(self.proposed, key=lambda c: set_order(c.segment, c.measure)):
             cur = self.current.applied(c.segment, c.measure)
             out.append(
                 {

@@ -110,6 +110,7 @@ def render(
     fmt: Format,
     *,
     title: str | None = None,
+    caption: str | None = None,
     cell: Callable[[str, Any, dict[str, Any]], str] | None = None,
     headers: dict[str, str] | None = None,
     nowrap: Sequence[str] = (),
@@ -131,7 +132,13 @@ def render(
             )
         )
         return
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        header_style="bold",
+    )
     for c in columns:
         numeric = any(isinstance(r.get(c), int | float) for r in rows) or c in ("rows", "active")
         table.add_column(

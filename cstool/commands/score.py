@@ -242,7 +242,7 @@ def explain(
         f"{escape(', '.join(e.features_used) or 'none')}"
     )
     out.print(f"features not used: {escape(', '.join(e.features_unused) or 'none')}")
-    t = Table(header_style="bold")
+    t = Table(header_style="bold", caption_justify="left")
     for c in (
         "measure",
         "value",
@@ -257,24 +257,32 @@ def explain(
         t.add_column(c)
     for m in e.measures:
         cuts = m.cuts.cuts if m.cuts else (None,) * 4
-        src = (
-            "(none)"
-            if m.cuts is None
-            else (
-                f"{m.cuts.segment} ({m.cuts.source})"
-                if m.cuts.source != "override"
-                else "override in cstool.yaml"
-            )
-        )
         t.add_row(
             m.measure,
             pct(m.value),
             band_text(m.band),
             band_text(m.band_week_before),
             *[pct(c) for c in cuts],
-            escape(src),
+            _source(m.cuts),
         )
+    if any(m.cuts and m.cuts.segment == adoption.ALL_SEGMENTS for m in e.measures):
+        t.caption = adoption.fallback_note(ws.resolved.config.metrics)
     out.print(t)
+
+
+def _source(cuts: Any) -> str:
+    """Where an account's cut points come from, as explain shows it."""
+    from rich.markup import escape
+
+    from cstool.adoption import ALL_SEGMENTS
+
+    if cuts is None:
+        return NONE
+    if cuts.source == "override":
+        return "override in cstool.yaml"
+    if cuts.segment == ALL_SEGMENTS:
+        return "all accounts"
+    return escape(f"{cuts.segment} ({cuts.source})")
 
 
 @thresholds_app.command("calibrate")
@@ -308,8 +316,9 @@ def calibrate(
         format,
         title=f"Cut points from the data of {cal.as_of} (c20 c40 c60 c80; accounts per band "
         "green lime yellow orange red n/a)",
-        cell=lambda c, v, r: str(v) if c in ("before", "after") else _cell(c, v, r),
+        cell=lambda c, v, r: str(v) if c in ("before", "after") else _threshold_cell(c, v, r),
         nowrap=("segment", "measure", "n"),
+        caption=_fallback_caption(rows, ws),
     )
     for w in cal.warnings:
         warn(w)
@@ -341,19 +350,41 @@ def show(format: FormatOpt = Format.table) -> None:
     with errors_to_exit(), _store(write=False) as (ws, store):
         th = adoption.load_thresholds(store, ws.resolved.config.metrics)
     rows = adoption.threshold_rows(th)
-    if not rows and not state.quiet:
+    if not rows:
         message(
-            "No thresholds stored yet; run `cstool thresholds calibrate --apply` or `cstool score`"
+            "No thresholds are stored yet: `cstool thresholds calibrate --apply` stores them "
+            "(so does the first `cstool score`)"
         )
+        if format is Format.table:
+            return
     render(
         rows,
         adoption.THRESHOLD_COLUMNS,
         format,
         title="Band cut points",
-        cell=lambda c, v, r: (
-            pct(v) if c.startswith("c") and c[1:].isdigit() else ("" if v is None else str(v))
-        ),
+        cell=_threshold_cell,
+        caption=_fallback_caption(rows, ws),
     )
+
+
+def _threshold_cell(column: str, value: Any, row: dict[str, Any]) -> str:
+
+    from cstool.adoption import ALL_SEGMENTS
+
+    if column in ("c20", "c40", "c60", "c80"):
+        return pct(value)
+    if column == "segment" and value == ALL_SEGMENTS:
+        return "all accounts"
+    return "" if value is None and column in ("n", "calibrated_on") else _cell(column, value, row)
+
+
+def _fallback_caption(rows: list[dict[str, Any]], ws: Workspace) -> str | None:
+    """The note on the all-accounts cut points, when the table lists them."""
+    from cstool import adoption
+
+    if any(r["segment"] == adoption.ALL_SEGMENTS for r in rows):
+        return adoption.fallback_note(ws.resolved.config.metrics)
+    return None
 
 
 def changes(

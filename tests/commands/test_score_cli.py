@@ -27,6 +27,17 @@ from cstool.cli import app
 from cstool.ingest import load
 from cstool.workspace import init_workspace, open_workspace
 
+THRESHOLD_COLUMNS = [
+    "segment",
+    "measure",
+    "c20",
+    "c40",
+    "c60",
+    "c80",
+    "n",
+    "calibrated_on",
+    "applies",
+]
 COLUMNS = [
     "account_id",
     "name",
@@ -335,8 +346,12 @@ def test_explain_shows_the_numbers_behind_the_bands(shop: Path) -> None:
         "50.0%",
         "50.0%",
         "100.0%",
-        "* (fallback (all accounts))",
+        "all accounts",
     ]
+    # What "all accounts" means is said once, under the table, with the configured minimum.
+    assert (
+        lines[-1] == "all accounts: used for segments under 10 accounts (metrics.min_segment_size)"
+    )
     assert table["breadth"][1:4] == ["100.0%", "green", "green"]
     assert result.stderr == ""
 
@@ -356,7 +371,7 @@ def test_explain_account_without_licenses_or_users(shop: Path) -> None:
 def test_explain_before_any_score_stores_nothing(shop: Path) -> None:
     """explain without stored thresholds shows proposed cut points and writes nothing."""
     result = ok(shop, "score", "explain", "S2")
-    assert "* (fallback (all accounts))" in result.stdout
+    assert "│ all accounts" in result.stdout
     assert query(shop, "SELECT COUNT(*) FROM thresholds") == [(0,)]
     assert query(shop, "SELECT COUNT(*) FROM snapshots") == [(0,)]
 
@@ -460,7 +475,7 @@ def test_calibrate_without_apply_stores_nothing(shop: Path) -> None:
     assert query(shop, "SELECT COUNT(*) FROM thresholds") == [(0,)]
     shown = ok(shop, "thresholds", "show", "--format", "json")
     assert json.loads(shown.stdout) == []
-    assert "No thresholds stored yet" in shown.stderr
+    assert shown.stderr.startswith("No thresholds are stored yet: `cstool thresholds calibrate")
 
 
 def test_calibrate_apply_stores_and_show_lists_them(shop: Path) -> None:
@@ -469,11 +484,11 @@ def test_calibrate_apply_stores_and_show_lists_them(shop: Path) -> None:
     assert "Stored 3 sets of cut points calibrated on 2024-03-31" in result.stderr
     shown = json.loads(ok(shop, "thresholds", "show", "--format", "json").stdout)
     assert [(r["segment"], r["measure"]) for r in shown] == [
-        ("*", "breadth"),
         ("*", "deployment"),
         ("*", "depth"),
+        ("*", "breadth"),
     ]
-    depth = shown[2]
+    depth = shown[1]
     assert [depth[c] for c in ("c20", "c40", "c60", "c80", "n", "calibrated_on", "applies")] == [
         0.5,
         0.5,
@@ -487,11 +502,57 @@ def test_calibrate_apply_stores_and_show_lists_them(shop: Path) -> None:
     assert "calibrated" not in ok(shop, "score").stderr
 
 
+def test_show_with_nothing_stored_says_so_without_a_table(shop: Path) -> None:
+    """No thresholds: stderr says so and names the command to run; stdout stays empty."""
+    result = ok(shop, "thresholds", "show")
+    assert result.stdout == ""
+    assert result.stderr == (
+        "No thresholds are stored yet: `cstool thresholds calibrate --apply` stores them (so "
+        "does the first `cstool score`)\n"
+    )
+    assert ok(shop, "thresholds", "show", "--format", "csv").stdout == (
+        ",".join(THRESHOLD_COLUMNS) + "\n"
+    )
+
+
+def test_show_and_calibrate_list_sets_in_the_same_order(shop: Path) -> None:
+    """All accounts first, then segments by name, measures as deployment, depth, breadth."""
+    set_metrics(shop, min_segment_size=3)  # ENT (3 accounts) and SMB (4) get their own sets
+    ok(shop, "thresholds", "calibrate", "--apply")
+    keys = [(s, m) for s in ("*", "ENT", "SMB") for m in ("deployment", "depth", "breadth")]
+    keys.remove(("ENT", "deployment"))  # N1 has no licenses: two ENT values, under 3
+    keys.remove(("ENT", "depth"))
+    shown = json.loads(ok(shop, "thresholds", "show", "--format", "json").stdout)
+    proposed = json.loads(ok(shop, "thresholds", "calibrate", "--format", "json").stdout)
+    assert [(r["segment"], r["measure"]) for r in shown] == keys
+    assert [(r["segment"], r["measure"]) for r in proposed] == keys
+
+
+def test_the_all_accounts_fallback_is_explained_once(shop: Path) -> None:
+    """The table names the set "all accounts" and says once what it is for, with the minimum."""
+    set_metrics(shop, min_segment_size=3)
+    ok(shop, "thresholds", "calibrate", "--apply")
+    note = "all accounts: used for segments under 3 accounts (metrics.min_segment_size)"
+    for args in (["thresholds", "show"], ["thresholds", "calibrate"]):
+        out = ok(shop, *args).stdout
+        assert out.count(note) == 1, args
+        assert out.count("│ all accounts ") == 3, args
+        assert "│ * " not in out
+    assert note not in ok(shop, "thresholds", "show", "--format", "csv").stdout
+
+
 def test_override_in_config_wins_and_show_says_so(shop: Path) -> None:
     """An override in cstool.yaml bands its segment and is listed as what applies."""
     ok(shop, "thresholds", "calibrate", "--apply")
     set_metrics(shop, overrides={"SMB": {"depth": [0.1, 0.2, 0.3, 0.4]}})
     shown = json.loads(ok(shop, "thresholds", "show", "--format", "json").stdout)
+    # The override follows the set it replaces.
+    assert [(r["segment"], r["measure"], r["applies"]) for r in shown] == [
+        ("*", "deployment", "calibrated"),
+        ("*", "depth", "calibrated"),
+        ("*", "breadth", "calibrated"),
+        ("SMB", "depth", "override (cstool.yaml)"),
+    ]
     assert shown[-1] == {
         "segment": "SMB",
         "measure": "depth",
