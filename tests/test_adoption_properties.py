@@ -100,9 +100,10 @@ def test_threshold_rows_say_which_cut_points_apply() -> None:
         ("SMB", "breadth"): Cuts("SMB", "breadth", (0.5, 0.6, 0.7, 0.8), 40, "2026-11-20", "x"),
     }
     rows = threshold_rows(Thresholds(stored, {"SMB": {"depth": (0.0, 0.1, 0.2, 0.3)}}))
+    # Measures in the order deployment, depth, breadth; an override after the set it replaces.
     assert [(r["measure"], r["applies"]) for r in rows] == [
-        ("breadth", "calibrated"),
         ("depth", "overridden"),
         ("depth", "override (cstool.yaml)"),
+        ("breadth", "calibrated"),
     ]
-    assert rows[2]["c20"] == 0.0 and rows[2]["n"] is None
+    assert rows[1]["c20"] == 0.0 and rows[1]["n"] is None
