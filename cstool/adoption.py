@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from cstool.bands import BAND_RANK, BANDS
 from cstool.config import MEASURES, Config, MetricsConfig
 from cstool.errors import InputError, NotFoundError, UsageError
 from cstool.schemas import SCORE_COLUMNS
@@ -29,8 +30,6 @@ from cstool.store import Store, day_date, day_number, exports
 from cstool.store import adoption as scores_db
 from cstool.store import usage as usage_db
 
-BANDS = ("green", "lime", "yellow", "orange", "red")
-BAND_RANK = {b: i for i, b in enumerate(reversed(BANDS))}  # red 0 ... green 4
 ALL_SEGMENTS = "*"
 # The key of accounts without a segment in the thresholds table; data out says None.
 NO_SEGMENT = "(none)"

@@ -155,7 +155,7 @@ def _no_match(run: Any, segment: str | None, csm: str | None, band: str | None) 
 def _band_summary(rows: list[Any]) -> None:
     from rich.table import Table
 
-    from cstool.adoption import BANDS
+    from cstool.bands import BANDS
 
     t = Table(title="Accounts per band", title_justify="left", header_style="bold")
     t.add_column("measure")
