@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cstool import __version__, console
-from cstool.commands import config_cmd, data, demo, sample, score, state
+from cstool.commands import config_cmd, data, demo, nps_cmd, sample, score, state
 
 app = typer.Typer(
     name="cstool",
@@ -64,6 +64,7 @@ def root(
 data.register(app)
 demo.register(app)
 score.register(app)
+nps_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from cstool.adoption import BANDS
+from cstool.bands import BANDS
 from cstool.errors import InputError, Location
 
 if TYPE_CHECKING:

@@ -32,6 +32,11 @@ def add_snapshot_basis(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN basis TEXT NOT NULL DEFAULT ''")
 
 
+def index_account_history(db: sqlite3.Connection) -> None:
+    """Schema 7: one account's snapshots over time (its trend) without a scan."""
+    db.execute("CREATE INDEX snapshots_account ON snapshots (account_id, as_of)")
+
+
 # -- thresholds ------------------------------------------------------------------------------
 
 ThresholdRow = tuple[str, str, float, float, float, float, int, str]
@@ -82,3 +87,15 @@ def snapshot(db: sqlite3.Connection, as_of: str) -> list[dict[str, Any]]:
 def snapshot_dates(db: sqlite3.Connection) -> list[str]:
     """Every date with a stored snapshot, oldest first."""
     return [r[0] for r in db.execute("SELECT DISTINCT as_of FROM snapshots ORDER BY as_of")]
+
+
+def account_snapshots(
+    db: sqlite3.Connection, account_id: str, until: str | None = None
+) -> list[dict[str, Any]]:
+    """One account's stored snapshots up to ``until`` (ISO date, included), oldest first."""
+    cur = db.execute(
+        f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots WHERE account_id = ?"
+        " AND as_of <= ? ORDER BY as_of",
+        (account_id, until or "9999-12-31"),
+    )
+    return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in cur]

@@ -271,24 +271,41 @@ def status(db: sqlite3.Connection) -> list[KindStatus]:
     return out
 
 
-def active_accounts(db: sqlite3.Connection, segment_field: str) -> list[tuple[Any, ...]]:
+def segment_column(segment_field: str, table: str = "") -> tuple[str, tuple[str, ...]]:
+    """SQL for an account's segment and its parameters: the named canonical column of the
+    accounts export, or else that name among its extra attributes. ``table`` is an alias."""
+    prefix = f"{table}." if table else ""
+    if segment_field in KINDS["accounts"].column_names:
+        return prefix + q(segment_field), ()
+    return f"json_extract({prefix}attributes, '$.' || ?)", ('"' + segment_field + '"',)
+
+
+def active_accounts(
+    db: sqlite3.Connection, segment_field: str, account_id: str | None = None
+) -> list[tuple[Any, ...]]:
     """Active accounts: (account_id, name, segment, csm, licenses_purchased).
 
     The segment comes from the named canonical column, or else from the extra attributes
-    of the accounts export.
+    of the accounts export. ``account_id`` narrows the list to that one account.
     """
-    params: tuple[str, ...] = ()
-    if segment_field in KINDS["accounts"].column_names:
-        seg = q(segment_field)
-    else:
-        seg, params = "json_extract(attributes, '$.' || ?)", ('"' + segment_field + '"',)
+    seg, params = segment_column(segment_field)
+    one = " AND account_id = ?" if account_id is not None else ""
     sql = (
         f"SELECT account_id, name, {seg}, csm, licenses_purchased FROM accounts"
-        " WHERE active = 1 ORDER BY account_id"
+        f" WHERE active = 1{one} ORDER BY account_id"
     )
-    return list(db.execute(sql, params))
+    return list(db.execute(sql, params + ((account_id,) if account_id is not None else ())))
 
 
-def enabled_features(db: sqlite3.Connection) -> list[tuple[str, str, int | None]]:
-    """(account_id, feature, enabled) rows of the features export."""
+def enabled_features(
+    db: sqlite3.Connection, account_id: str | None = None
+) -> list[tuple[str, str, int | None]]:
+    """(account_id, feature, enabled) rows of the features export (of one account if given)."""
+    if account_id is not None:
+        return list(
+            db.execute(
+                "SELECT account_id, feature, enabled FROM features WHERE account_id = ?",
+                (account_id,),
+            )
+        )
     return list(db.execute("SELECT account_id, feature, enabled FROM features"))

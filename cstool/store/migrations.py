@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from cstool.store import adoption, exports, usage
+from cstool.store import adoption, exports, nps, timeline, usage
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -28,4 +28,7 @@ MIGRATIONS: list[Migration] = [
     adoption.create_tables,  # 2
     exports.add_load_settings,  # 3
     adoption.add_snapshot_basis,  # 4
+    timeline.create_tables,  # 5
+    nps.create_indexes,  # 6
+    adoption.index_account_history,  # 7
 ]

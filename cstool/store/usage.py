@@ -166,21 +166,24 @@ def day_range(db: sqlite3.Connection) -> tuple[int, int] | None:
     return None if lo is None else (int(lo), int(hi))
 
 
-def users_by_account(db: sqlite3.Connection, never: int) -> Iterator[tuple[str, Any, Any]]:
+def users_by_account(
+    db: sqlite3.Connection, never: int, account_id: str | None = None
+) -> Iterator[tuple[str, Any, Any]]:
     """Every user by account: (account_id, uids, activation days) with numpy arrays.
 
     A user's activation day is the day number of ``activated_at``, else of their first
     day with events > 0, else ``never``. Like :func:`active_usage`, one text of numbers
-    per account rather than a Python object per user.
+    per account rather than a Python object per user. ``account_id`` reads one account.
     """
     import numpy as np
 
+    one = " WHERE u.account_id = ?" if account_id is not None else ""
     # julianday() - 2440587.5 is the day number of an ISO date: days since 1970-01-01.
     cur = db.execute(
         "SELECT u.account_id, group_concat(u.uid), group_concat(COALESCE("
         "CAST(julianday(u.activated_at) - 2440587.5 AS INTEGER), a.first_day, ?))"
-        " FROM users u LEFT JOIN user_activity a ON a.uid = u.uid GROUP BY u.account_id",
-        (never,),
+        f" FROM users u LEFT JOIN user_activity a ON a.uid = u.uid{one} GROUP BY u.account_id",
+        (never,) + ((account_id,) if account_id is not None else ()),
     )
     for account_id, uids, days in cur:
         yield (
@@ -191,20 +194,34 @@ def users_by_account(db: sqlite3.Connection, never: int) -> Iterator[tuple[str, 
 
 
 def active_usage(
-    db: sqlite3.Connection, first_day: int, last_day: int, fid_bits: int
+    db: sqlite3.Connection,
+    first_day: int,
+    last_day: int,
+    fid_bits: int,
+    uids: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Usage rows with events > 0 in a day range, day by day in order.
 
     Yields (day, keys): a numpy array of (uid << fid_bits) | fid per row of the day.
     SQLite hands over one text of comma-separated keys per day, which numpy parses in C:
     several times faster than a Python object per row, and each day's text stays small.
+    ``uids`` may narrow the rows to those users' (one account's); with very many users
+    (beyond SQLite's parameter limit) every user's rows come back.
     """
     import numpy as np
 
+    if uids is not None and len(uids) + last_day - first_day < 30_000:
+        # Days as a list rather than a range: SQLite then seeks each (day, uid) pair of the
+        # primary key instead of scanning every row of the range.
+        days = list(range(first_day, last_day + 1))
+        where = f"day IN ({', '.join('?' * len(days))}) AND uid IN ({', '.join('?' * len(uids))})"
+        params: tuple[int, ...] = (*days, *(int(u) for u in uids))
+    else:
+        where, params = "day BETWEEN ? AND ?", (first_day, last_day)
     cur = db.execute(
         f"SELECT day, group_concat((uid << {int(fid_bits)}) | fid) FROM usage"
-        " WHERE day BETWEEN ? AND ? AND events > 0 GROUP BY day ORDER BY day",
-        (first_day, last_day),
+        f" WHERE {where} AND events > 0 GROUP BY day ORDER BY day",
+        params,
     )
     for day, text in cur:
         yield day, np.fromstring(text, dtype=np.int64, sep=",")

@@ -1,4 +1,12 @@
--- schema version 4
+-- schema version 7
+-- index activities_account
+CREATE INDEX activities_account ON "activities" ("account_id", "date");
+-- index notes_account
+CREATE INDEX notes_account ON notes (account_id, date);
+-- index nps_account
+CREATE INDEX nps_account ON "nps" ("account_id", "date");
+-- index snapshots_account
+CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_accounts_1 (automatic, on accounts)
 -- index sqlite_autoindex_activities_1 (automatic, on activities)
 -- index sqlite_autoindex_email_events_1 (automatic, on email_events)
@@ -24,6 +32,8 @@ CREATE TABLE feature_names (fid INTEGER PRIMARY KEY, feature TEXT NOT NULL UNIQU
 CREATE TABLE "features" ("account_id" TEXT NOT NULL, "feature" TEXT NOT NULL, "enabled" INTEGER, attributes TEXT, PRIMARY KEY ("account_id", "feature"));
 -- table loads
 CREATE TABLE loads (load_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, mode TEXT NOT NULL, rows INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, rejected INTEGER NOT NULL, deactivated INTEGER NOT NULL, loaded_at TEXT NOT NULL, seconds REAL NOT NULL, settings TEXT NOT NULL DEFAULT '');
+-- table notes
+CREATE TABLE notes (note_id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, date TEXT NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL, body TEXT, author TEXT, added_at TEXT NOT NULL);
 -- table nps
 CREATE TABLE "nps" ("response_id" TEXT NOT NULL, "date" TEXT NOT NULL, "user_id" TEXT, "account_id" TEXT NOT NULL, "score" INTEGER NOT NULL, "comment" TEXT, attributes TEXT, PRIMARY KEY ("response_id"));
 -- table opportunities
