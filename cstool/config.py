@@ -17,7 +17,14 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cstool import yamlfile
 from cstool.errors import InputError, Location
@@ -26,6 +33,9 @@ from cstool.yamlfile import KeyProblem
 CONFIG_NAME = "cstool.yaml"
 ENV_PREFIX = "CSTOOL_"
 MEASURES = ("deployment", "depth", "breadth")
+# Thousands separators numbers are written with: 1,200 / 1.200 / 1 200 / 1'200 / 1_200, and
+# the no-break spaces that spreadsheets put in 1 200.
+THOUSANDS = (",", ".", " ", "'", "_", "\u00a0", "\u202f")
 
 
 class Strict(BaseModel):
@@ -45,6 +55,37 @@ class ExportConfig(Strict):
         default_factory=dict, description="strftime format per date column, e.g. '%m/%d/%Y'"
     )
     encoding: str | None = Field(default=None, description="Text encoding of the files")
+    delimiter: str = Field(
+        default=",", description="What separates fields: ',', ';', tab ('tab' or '\\t') or '|'"
+    )
+    thousands: str | None = Field(
+        default=None,
+        description="Thousands separator of numbers: ',' for 1,200; '.' for 1.200,50; ' '",
+    )
+    decimal: Literal[".", ","] = Field(default=".", description="Decimal mark of numbers")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, v: str) -> str:
+        from cstool.csvfile import delimiter_of
+
+        return delimiter_of(v)
+
+    @field_validator("thousands")
+    @classmethod
+    def _separator(cls, v: str | None) -> str | None:
+        if v is not None and v not in THOUSANDS:
+            raise ValueError(f"use one of {', '.join(repr(t) for t in THOUSANDS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct_marks(self) -> ExportConfig:
+        if self.thousands == self.decimal:
+            other = "," if self.decimal == "." else "."
+            raise ValueError(
+                f"thousands and decimal are both {self.decimal!r}: set decimal: {other!r} too"
+            )
+        return self
 
 
 class CompositeConfig(Strict):
@@ -352,9 +393,13 @@ metrics:
   composite:
     enabled: false
 
-# Per export kind: header renames, date formats, encoding.
+# Per export kind: header renames, date and number formats, encoding, delimiter.
 exports:
   accounts:
     columns: {{}}        # e.g. "Account ID": account_id
     date_formats: {{}}   # e.g. renewal_date: "%m/%d/%Y"
+    # encoding: cp1252   # or utf-16
+    # delimiter: ";"     # or tab
+    # thousands: "."     # with decimal: "," reads 1.200,50
+    # decimal: ","
 """

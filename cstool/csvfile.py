@@ -38,6 +38,29 @@ CHUNK = 1 << 20
 BATCH_BYTES = 4 << 20
 
 
+# Delimiters by name, for the places where the character itself is awkward to write: a tab
+# in YAML or on a command line.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+
+
+def delimiter_of(value: str) -> str:
+    """The delimiter that ``value`` names: one character, or tab, \\t, semicolon, ... .
+
+    Raises ValueError, with the reason, for anything else.
+    """
+    char = DELIMITER_NAMES.get(value.lower(), value)
+    if len(char) != 1 or char in '"\r\n' or char.isalnum():
+        raise ValueError(
+            f"{value!r} cannot separate fields: use one character such as ',' or ';', or tab"
+        )
+    return char
+
+
+def delimiter_name(char: str) -> str:
+    """How to write a delimiter in cstool.yaml or on the command line (tab by its name)."""
+    return "tab" if char == "\t" else char
+
+
 @dataclass(frozen=True)
 class Prescan:
     """Facts about a file's raw bytes, and the codec that reads its text (BOM dropped)."""

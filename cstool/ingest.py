@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
+import shlex
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from cstool.csvfile import BatchReader, prescan, read_header, record_lines
+from cstool.csvfile import (
+    BatchReader,
+    delimiter_name,
+    delimiter_of,
+    prescan,
+    read_header,
+    record_lines,
+)
 from cstool.errors import InputError, Location, PartialFailure, Problem, UsageError
 from cstool.schemas import ColType, Column, ExportKind, get_kind
 from cstool.store import Store, exports, usage
@@ -30,10 +39,17 @@ if TYPE_CHECKING:
 
 Mode = Literal["upsert", "replace"]
 MAX_REPORTED = 20
+_SAMPLES = 10  # bad values kept per column to fit hints to them
+_WHOLE = r"^[+-]?[0-9]{1,18}$"
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 Progress = Callable[[str, int, int], None]
 
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
+_TRUE = ("true", "yes", "y", "t", "1")
+_FALSE = ("false", "no", "n", "f", "0")
+# Every accepted spelling, in any case, as messages list them.
+_BOOL_WORDS = ", ".join(f"{t}/{f}" for t, f in zip(_TRUE[:-1], _FALSE[:-1], strict=True)) + (
+    " or 1/0"
+)
 # Usage keys pack (day, uid, fid) into one int64: 20 + 28 + 15 bits.
 _UID_BITS, _FID_BITS = 28, 15
 
@@ -65,30 +81,60 @@ class _Header:
     fields: list[str]
     canonical: dict[str, int]  # canonical name -> field index
     extras: dict[str, int]  # attribute name -> field index
+    # Empty fields a trailing comma leaves at the end of the header: every row must leave
+    # them empty too.
+    trailing: list[int] = field(default_factory=list)
+
+    def label(self, column: str) -> str:
+        """How messages name a canonical column: with the file's own header when it differs,
+        as in ``Licenses (licenses_purchased)``."""
+        at = self.canonical.get(column)
+        own = self.fields[at].strip() if at is not None else column
+        return column if own == column else f"{own} ({column})"
 
 
-def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], name: str) -> _Header:
-    """Match header fields to canonical columns; reject empty, duplicate or missing ones."""
+def map_header(
+    kind: ExportKind,
+    fields: list[str],
+    renames: dict[str, str],
+    name: str,
+    delimiter: str = ",",
+) -> _Header:
+    """Match header fields to canonical columns; reject empty, duplicate or missing ones.
+
+    Names match after trimming and regardless of case, both the canonical names and the
+    renames of cstool.yaml.
+    """
     canonical: dict[str, int] = {}
     extras: dict[str, int] = {}
     seen: dict[str, int] = {}
     problems = []
-    for i, raw in enumerate(fields):
+    known = {c.casefold(): c for c in kind.column_names}
+    known.update((k.strip().casefold(), v) for k, v in renames.items())
+    end = len(fields)
+    while end > 1 and not fields[end - 1].strip():
+        end -= 1
+    for i, raw in enumerate(fields[:end]):
         label = raw.strip()
         if not label:
             problems.append(Problem(Location(name, line=1), f"header field {i + 1} is empty"))
             continue
-        target = renames.get(label, label)
-        if target in seen:
+        target = known.get(label.casefold())
+        # Names that differ only in case are the same column, canonical or not.
+        same = target or label.casefold()
+        if same in seen:
+            first = fields[seen[same]].strip()
             problems.append(
                 Problem(
                     Location(name, line=1, column=label),
-                    f"duplicate header {label!r} (fields {seen[target] + 1} and {i + 1})",
+                    f"duplicate header {label!r} (fields {seen[same] + 1} and {i + 1}"
+                    + (f"; field {seen[same] + 1} is {first!r}" if first != label else "")
+                    + ")",
                 )
             )
             continue
-        seen[target] = i
-        if target in kind.column_names:
+        seen[same] = i
+        if target is not None:
             canonical[target] = i
         else:
             extras[label] = i
@@ -101,10 +147,8 @@ def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], nam
             )
         )
     if problems:
-        hint = "fix the header row"
-        if len(fields) == 1 and any(sep in fields[0] for sep in ";\t|"):
-            hint = "the file does not seem comma-separated; export it again as CSV with commas"
-        elif missing:
+        hint = _delimiter_hint(kind, fields, delimiter) or "fix the header row"
+        if hint == "fix the header row" and missing:
             sample = ", ".join(f"'{f.strip()}'" for f in fields[:4] if f.strip())
             hint = (
                 f"map the file's headers in cstool.yaml under exports.{kind.name}.columns "
@@ -113,7 +157,28 @@ def map_header(kind: ExportKind, fields: list[str], renames: dict[str, str], nam
         raise InputError(
             problems[0].message, location=problems[0].location, hint=hint, problems=problems
         )
-    return _Header(fields, canonical, extras)
+    return _Header(fields, canonical, extras, list(range(end, len(fields))))
+
+
+def _delimiter_hint(kind: ExportKind, fields: list[str], delimiter: str) -> str | None:
+    """When the header is one field holding another delimiter, the settings to read it."""
+    if len(fields) != 1:
+        return None
+    counts = {d: fields[0].count(d) for d in ",;\t|" if d != delimiter}
+    found = max(counts, key=lambda d: counts[d])
+    if not counts[found]:
+        return None
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    flag = delimiter_name(found)
+    arg = flag if flag == "tab" else shlex.quote(flag) if flag == "'" else f"'{flag}'"
+    hint = (
+        f"the header looks {names[found]}-separated: pass --delimiter {arg}, or "
+        f"set exports.{kind.name}.delimiter: {json.dumps(flag)} in cstool.yaml"
+    )
+    if found == ";":
+        # Semicolons go with decimal commas: spreadsheets in much of Europe write 1.200,50.
+        hint += "; if numbers read like 1.200,50, also set decimal: ',' and thousands: '.'"
+    return hint
 
 
 @dataclass
@@ -191,6 +256,7 @@ class _Problems:
         self._heap: list[tuple[int, int, str | None, str]] = []
         self.total = 0
         self.bad_records: dict[int, str] = {}
+        self.samples: dict[str, list[str]] = {}
 
     @property
     def kept(self) -> list[tuple[int, str | None, str]]:
@@ -208,10 +274,15 @@ class _Problems:
             heapq.heapreplace(self._heap, item)
         self.bad_records.setdefault(record, f"{column}: {message}" if column else message)
 
-    def add_rows(self, records: Any, column: str, messages: dict[int, str]) -> None:
+    def add_rows(self, records: Any, column: str | None, messages: dict[int, str]) -> None:
         """Add one problem per batch row index in ``messages``."""
         for i, message in messages.items():
             self.add(int(records[i]), column, message)
+
+    def sample(self, column: str, values: list[str]) -> None:
+        """Keep a few of a column's bad values, to fit the hint to them."""
+        kept = self.samples.setdefault(column, [])
+        kept.extend(values[: _SAMPLES - len(kept)])
 
 
 def _show(v: Any) -> str:
@@ -231,6 +302,29 @@ class Parsed:
     bad: Any  # numpy bool array
     messages: dict[int, str]
     days: Any = None  # numpy int64 day numbers, for date columns
+    samples: list[str] = field(default_factory=list)  # a few bad values, for hints
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a file writes numbers: its thousands separator (if any) and decimal mark."""
+
+    thousands: str | None = None
+    decimal: str = "."
+
+    @property
+    def plain(self) -> bool:
+        return self.thousands is None and self.decimal == "."
+
+    def shape(self) -> str:
+        """A pattern of the numbers written this way: digits grouped by threes when grouped."""
+        t, d = (re.escape(self.thousands or ""), re.escape(self.decimal))
+        whole = f"(?:[0-9]{{1,3}}(?:{t}[0-9]{{3}})+|[0-9]*)" if t else "[0-9]*"
+        return f"^[+-]?{whole}(?:{d}[0-9]*)?(?:[eE][+-]?[0-9]+)?$"
+
+    def describe(self) -> str:
+        marks = f"decimal mark {self.decimal!r}"
+        return marks + (f", thousands {self.thousands!r}" if self.thousands else "")
 
 
 def _mask(arr: Any) -> Any:
@@ -282,7 +376,9 @@ def _parse_dates(trimmed: Any, col: Column, date_format: str) -> tuple[Any, Any,
     return values, _mask(pc.is_valid(values)), day_arr if col.type is ColType.DATE else None
 
 
-def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
+def _parse_column(
+    col: Column, arr: Any, date_format: str, numbers: NumberFormat = NumberFormat()
+) -> Parsed:
     """Parse a batch's text column by its declared type (all in Arrow, vectorised)."""
     import numpy as np
     import pyarrow as pa
@@ -297,6 +393,7 @@ def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
     present = ~empty
     msgs: dict[int, str] = {}
     days = None
+    samples: list[str] = []  # values of the wrong shape for the type, to fit hints to them
     bad = np.zeros(len(arr), dtype=bool)
     if col.type is ColType.TEXT:
         values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), arr)
@@ -308,14 +405,25 @@ def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
             values = pc.if_else(pa.array(empty | bad), pa.scalar(None, pa.string()), low)
     elif col.type in (ColType.INTEGER, ColType.NUMBER):
         if col.type is ColType.INTEGER:
-            pattern, what, target = r"^[+-]?[0-9]{1,18}$", "a whole number", pa.int64()
+            pattern, what, target = _WHOLE, "a whole number", pa.int64()
         else:
-            pattern, what = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$", "a number"
-            target = pa.float64()
-        ok = _mask(pc.match_substring_regex(trimmed, pattern))
+            pattern, what, target = _NUMBER, "a number", pa.float64()
+        plain = trimmed
+        if not numbers.plain:
+            # Written another way (1.200,50): the grouping must be right, then the marks
+            # become plain digits and a point.
+            shaped = _mask(pc.match_substring_regex(trimmed, numbers.shape()))
+            if numbers.thousands:
+                plain = pc.replace_substring(plain, numbers.thousands, "")
+            if numbers.decimal != ".":
+                plain = pc.replace_substring(plain, numbers.decimal, ".")
+            plain = pc.if_else(pa.array(shaped), plain, "x")
+            what += f" ({numbers.describe()})"
+        ok = _mask(pc.match_substring_regex(plain, pattern))
         bad = present & ~ok
+        samples = [arr[int(i)].as_py().strip() for i in np.flatnonzero(bad)[:_SAMPLES]]
         msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not {what}"))
-        digits = pc.utf8_ltrim(pc.if_else(pa.array(ok), trimmed, "0"), characters="+")
+        digits = pc.utf8_ltrim(pc.if_else(pa.array(ok), plain, "0"), characters="+")
         nums = pc.cast(digits, target)
         if col.minimum is not None:
             low_bad = ok & _mask(pc.less(nums, col.minimum))
@@ -333,6 +441,7 @@ def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
     elif col.type in (ColType.DATE, ColType.TIMESTAMP):
         values, ok, days = _parse_dates(trimmed, col, date_format)
         bad = present & ~ok
+        samples = [arr[int(i)].as_py().strip() for i in np.flatnonzero(bad)[:_SAMPLES]]
         expected = date_format if col.type is ColType.DATE else "ISO 8601 date and time"
         msgs.update(
             _explain(arr, bad, lambda v: f"{_show(v)} is not a date in the format {expected}")
@@ -342,14 +451,14 @@ def _parse_column(col: Column, arr: Any, date_format: str) -> Parsed:
         is_true = _mask(pc.is_in(low, value_set=pa.array(sorted(_TRUE))))
         is_false = _mask(pc.is_in(low, value_set=pa.array(sorted(_FALSE))))
         bad = present & ~is_true & ~is_false
-        msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not true/false, yes/no or 1/0"))
+        msgs.update(_explain(arr, bad, lambda v: f"{_show(v)} is not {_BOOL_WORDS}"))
         null = pa.scalar(None, pa.int64())
         values = pc.if_else(pa.array(is_true), 1, pc.if_else(pa.array(is_false), 0, null))
     if col.required:
         for i in np.flatnonzero(empty & ~bad):
             msgs[int(i)] = "a value is required"
         bad = bad | empty
-    return Parsed(values, bad, msgs, days)
+    return Parsed(values, bad, msgs, days, samples)
 
 
 def _sql_values(values: Any, in_key: bool) -> list[Any]:
@@ -368,6 +477,7 @@ class _Loader:
         kind: ExportKind,
         path: Path,
         encoding: str,
+        delimiter: str,
         mode: Mode,
         progress: Progress | None,
     ) -> None:
@@ -377,10 +487,12 @@ class _Loader:
         self.path = path
         self.name = path.name
         self.encoding = encoding
+        self.delimiter = delimiter
         self.mode = mode
         self.progress = progress
         cfg = ws.resolved.config
         self.export = cfg.export(kind.name)
+        self.numbers = NumberFormat(self.export.thousands, self.export.decimal)
         self.default_date_format = cfg.date_format
         self.changed = 0
         self.usage: _UsageRefs | None = None
@@ -400,7 +512,7 @@ class _Loader:
         import numpy as np
 
         problems = _Problems(self.name)
-        reader = BatchReader(self.path, self.encoding, len(header.fields))
+        reader = BatchReader(self.path, self.encoding, len(header.fields), self.delimiter)
         if self.kind.name == "usage" and (self.usage is None or self.usage.find is None):
             self.usage = _UsageRefs(self.store)
         keys = _SeenKeys()
@@ -420,9 +532,12 @@ class _Loader:
                     self._write(batch, header)
                 if self.progress:
                     self.progress("loading", batch.bytes_done, total)
+        blank = len(header.trailing)
+        blank_end = f" (the last {blank} empty)" if blank > 1 else " (the last one empty)"
         for b in reader.bad:
             fields = f"{b.actual} field{'s' if b.actual != 1 else ''}"
-            problems.add(b.record, None, f"has {fields}, the header has {b.expected}")
+            has = f"has {fields}, the header has {b.expected}" + (blank_end if blank else "")
+            problems.add(b.record, None, has)
         if self.usage is not None and self.usage.find is None:
             self._late_usage_duplicates(header, problems)
             if write:
@@ -455,9 +570,14 @@ class _Loader:
                     cells = pa.array([col.default] * len(recs), type=pa.string())
                 else:
                     continue
-                parsed[col.name] = _parse_column(col, cells, self.date_format(col.name))
-                problems.add_rows(recs, col.name, parsed[col.name].messages)
+                parsed[col.name] = _parse_column(
+                    col, cells, self.date_format(col.name), self.numbers
+                )
+                problems.add_rows(recs, header.label(col.name), parsed[col.name].messages)
+                problems.sample(col.name, parsed[col.name].samples)
                 bad |= parsed[col.name].bad
+            for at in header.trailing:
+                bad |= self._check_trailing(frame[at], at, recs, problems)
             if skip is not None:
                 # Records already known bad are left out before keys and features are taken.
                 bad |= np.isin(recs, skip)
@@ -469,6 +589,23 @@ class _Loader:
             else:
                 bad |= self._generic_keys(parsed, recs, bad, keys.seen, keys.rejected, problems)
             yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
+
+    def _check_trailing(self, cells: Any, at: int, recs: Any, problems: _Problems) -> Any:
+        """Rows with a value under an empty header field that a trailing comma left."""
+        import pyarrow.compute as pc
+
+        filled = _mask(pc.not_equal(pc.utf8_trim_whitespace(cells), ""))
+        if filled.any():
+            problems.add_rows(
+                recs,
+                None,
+                _explain(
+                    cells,
+                    filled,
+                    lambda v: f"field {at + 1} holds {_show(v)}, but its header is empty",
+                ),
+            )
+        return filled
 
     # ------------------------------------------------------------------------------------
     def _reference_sets(self) -> dict[str, Any]:
@@ -918,11 +1055,15 @@ def load(
     *,
     mode: Mode = "upsert",
     encoding: str | None = None,
+    delimiter: str | None = None,
     allow_rejects: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
     """Validate ``path`` as a ``kind_name`` export and merge it into the workspace database.
+
+    ``encoding`` and ``delimiter`` (a character, or tab) override the kind's settings in
+    cstool.yaml.
 
     Raises :class:`InputError` (nothing written) when the file has problems, or
     :class:`PartialFailure` (exit 4) with ``allow_rejects`` when some rows were rejected.
@@ -939,6 +1080,10 @@ def load(
     started = time.perf_counter()
     cfg = ws.resolved.config.export(kind.name)
     enc = encoding or cfg.encoding or "utf-8"
+    try:
+        sep = delimiter_of(delimiter) if delimiter is not None else cfg.delimiter
+    except ValueError as e:
+        raise UsageError(str(e), hint="e.g. --delimiter ';' or --delimiter tab") from None
     file_label = ws.relative(path)
     size = path.stat().st_size if path.exists() else 0
 
@@ -950,8 +1095,9 @@ def load(
         if progress:
             progress("checking", checked, size)
 
-    scan = prescan(path, enc, pre_progress)
-    header = map_header(kind, read_header(path, scan.encoding), cfg.columns, path.name)
+    scan = prescan(path, enc, pre_progress, delimiter=sep)
+    fields = read_header(path, scan.encoding, sep)
+    header = map_header(kind, fields, cfg.columns, path.name, sep)
     with ws.open_store(write=True) as store:
         return _load_locked(
             ws,
@@ -961,6 +1107,7 @@ def load(
             file_label,
             scan.sha256,
             scan.encoding,
+            sep,
             header,
             mode,
             allow_rejects,
@@ -978,6 +1125,7 @@ def _load_locked(
     label: str,
     sha: str,
     enc: str,
+    sep: str,
     header: _Header,
     mode: Mode,
     allow_rejects: bool,
@@ -986,7 +1134,7 @@ def _load_locked(
     started: float,
 ) -> LoadResult:
     last = exports.last_load(store.db, kind.name)
-    settings = _settings_fingerprint(ws, kind, enc)
+    settings = _settings_fingerprint(ws, kind, enc, sep)
     if (
         last is not None
         and (last.sha256, last.mode, last.settings) == (sha, mode, settings)
@@ -1008,7 +1156,7 @@ def _load_locked(
                 location=Location(path.name),
                 hint=f"load {ref.kind} first: cstool load {ref.kind} FILE",
             )
-    loader = _Loader(ws, store, kind, path, enc, mode, progress)
+    loader = _Loader(ws, store, kind, path, enc, sep, mode, progress)
     result = LoadResult(kind.name, label, sha256=sha)
     try:
         with store.transaction():
@@ -1030,12 +1178,12 @@ def _load_locked(
         return result
     except _Rollback as rb:
         problems = rb.problems
-    located = _locate(path, enc, problems)
+    located = _locate(path, enc, sep, problems)
     if not allow_rejects:
         shown = problems.total
         raise InputError(
             f"{shown:,} problem{'s' if shown != 1 else ''} in {path.name}; nothing was loaded",
-            hint=_rejection_hint(kind, problems),
+            hint=_rejection_hint(kind, problems, loader),
             problems=located,
             total=problems.total,
         )
@@ -1048,7 +1196,7 @@ def _load_locked(
         _finish(store, kind, mode, keys, result, before_rows, loader.changed)
         result.seconds = time.perf_counter() - started
         exports.record_load(store.db, _record(result, mode, now, settings))
-    result.rejects_file = _write_rejects(ws, kind, path, enc, header, problems, sha)
+    result.rejects_file = _write_rejects(ws, kind, path, enc, sep, header, problems, sha)
     result.problems = located
     raise PartialFailure(
         f"{result.rejected:,} of {result.rows:,} rows rejected to "
@@ -1060,19 +1208,91 @@ def _load_locked(
     )
 
 
-def _rejection_hint(kind: ExportKind, problems: _Problems) -> str:
-    """What to do about a rejected file: a date format setting when dates are what failed."""
-    dates = sorted({c for _, c, m in problems.kept if c and "is not a date in the format" in m})
-    if dates:
-        return (
-            f"if the file writes dates another way, set it in cstool.yaml under "
-            f"exports.{kind.name}.date_formats (e.g. {dates[0]}: '%m/%d/%Y') or date_format; "
-            "else fix the rows, or pass --allow-rejects to load the good ones"
-        )
-    return (
-        "fix the rows and load again, or pass --allow-rejects to load the good rows and write "
-        "the bad ones to a rejects file"
-    )
+_REJECT_TAIL = "pass --allow-rejects to load the good rows and write the bad ones to a rejects file"
+# Ways files write dates, tried on the values that failed to suggest a setting that fits.
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y%m%d",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%y",
+)
+# Ways files write numbers, likewise.
+_NUMBER_FORMATS = (
+    NumberFormat(",", "."),
+    NumberFormat(".", ","),
+    NumberFormat(None, ","),
+    NumberFormat(" ", ","),
+    NumberFormat("\u00a0", ","),
+    NumberFormat("\u202f", ","),
+    NumberFormat("'", "."),
+    NumberFormat(" ", "."),
+)
+
+
+def _rejection_hint(kind: ExportKind, problems: _Problems, loader: _Loader) -> str:
+    """What to do about a rejected file: the setting that reads its dates or numbers, when
+    every bad value of a column fits one (never the setting already in use)."""
+    for col in kind.columns:
+        samples = problems.samples.get(col.name)
+        if not samples:
+            continue
+        where = f"exports.{kind.name}"
+        if col.type is ColType.DATE:
+            now = loader.date_format(col.name)
+            fits = [f for f in _DATE_FORMATS if f != now and _all_parse(samples, f)]
+            if fits:
+                alt = f" (or '{fits[1]}')" if len(fits) > 1 else ""
+                return (
+                    f"the {col.name} values look like {fits[0]}{alt}, not {now}: set "
+                    f"{where}.date_formats: {{{col.name}: '{fits[0]}'}} in cstool.yaml; else "
+                    f"fix the rows, or {_REJECT_TAIL}"
+                )
+            return (
+                f"if the file writes {col.name} another way than {now}, set its format under "
+                f"{where}.date_formats in cstool.yaml; else fix the rows, or {_REJECT_TAIL}"
+            )
+        elif col.type in (ColType.INTEGER, ColType.NUMBER):
+            whole = col.type is ColType.INTEGER
+            ways = [
+                n
+                for n in _NUMBER_FORMATS
+                if n != loader.numbers and all(_number_fits(v, n, whole) for v in samples)
+            ]
+            if ways:
+                setting = f"decimal: {ways[0].decimal!r}" if ways[0].decimal != "." else ""
+                if ways[0].thousands:
+                    setting += (" and " if setting else "") + f"thousands: {ways[0].thousands!r}"
+                return (
+                    f"if the file writes numbers like {samples[0]}, set {setting} under {where} "
+                    f"in cstool.yaml; else fix the rows, or {_REJECT_TAIL}"
+                )
+    return f"fix the rows and load again, or {_REJECT_TAIL}"
+
+
+def _all_parse(values: list[str], date_format: str) -> bool:
+    try:
+        for v in values:
+            datetime.strptime(v, date_format)
+    except ValueError:
+        return False
+    return True
+
+
+def _number_fits(value: str, numbers: NumberFormat, whole: bool) -> bool:
+    """Whether ``value`` reads as a number (or whole number) written the ``numbers`` way."""
+    if not re.fullmatch(numbers.shape(), value):
+        return False
+    plain = value.replace(numbers.thousands or "", "").replace(numbers.decimal, ".")
+    return bool(re.fullmatch(_WHOLE if whole else _NUMBER, plain))
 
 
 def _prepare(store: Store, kind: ExportKind, mode: Mode) -> int:
@@ -1112,17 +1332,26 @@ def _finish(
         usage.rebuild_user_activity(store.db)
 
 
-def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str) -> str:
-    """What decides how a file's bytes are read: the kind's mapping, date formats, encoding."""
+def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str, delimiter: str) -> str:
+    """What decides how a file's bytes are read: the kind's mapping, date and number formats,
+    encoding and delimiter (from cstool.yaml or the flags)."""
     import hashlib
 
     cfg = ws.resolved.config
-    facts = {
-        "export": cfg.export(kind.name).model_dump(mode="json"),
+    export = cfg.export(kind.name)
+    reading = {"delimiter": delimiter, "thousands": export.thousands, "decimal": export.decimal}
+    facts: dict[str, Any] = {
+        "export": export.model_dump(mode="json", exclude=set(reading)),
         "date_format": cfg.date_format,
         "encoding": encoding,
     }
+    # Settings at their defaults are left out, so that loads recorded before these settings
+    # existed keep their fingerprint and an unchanged file is still skipped.
+    facts.update((k, v) for k, v in reading.items() if v != _READING_DEFAULTS[k])
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+_READING_DEFAULTS: dict[str, Any] = {"delimiter": ",", "thousands": None, "decimal": "."}
 
 
 def _record(r: LoadResult, mode: Mode, now: datetime | None, settings: str) -> LoadRecord:
@@ -1144,8 +1373,8 @@ def _record(r: LoadResult, mode: Mode, now: datetime | None, settings: str) -> L
     )
 
 
-def _locate(path: Path, enc: str, problems: _Problems) -> list[Problem]:
-    lines = record_lines(path, enc, [r for r, _, _ in problems.kept])
+def _locate(path: Path, enc: str, sep: str, problems: _Problems) -> list[Problem]:
+    lines = record_lines(path, enc, [r for r, _, _ in problems.kept], sep)
     return [
         Problem(Location(path.name, line=lines.get(r), record=r, column=c), m)
         for r, c, m in sorted(problems.kept, key=lambda p: p[0])
@@ -1157,6 +1386,7 @@ def _write_rejects(
     kind: ExportKind,
     path: Path,
     enc: str,
+    sep: str,
     header: _Header,
     problems: _Problems,
     sha: str,
@@ -1167,7 +1397,7 @@ def _write_rejects(
     bad = problems.bad_records
     out_rows = [
         [line, rec, bad[rec], *fields]
-        for rec, line, fields in iter_records(path, enc)
+        for rec, line, fields in iter_records(path, enc, sep)
         if rec in bad
     ]
     dest = ws.rejects_dir / f"{kind.name}-{sha[:12]}.csv"

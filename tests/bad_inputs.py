@@ -87,6 +87,77 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
         "account_id,,name\nA3,x,Gamma\n",
         ["accounts.csv: line 1: header field 2 is empty"],
     ),
+    "duplicate_header_in_another_case": (
+        "accounts",
+        "account_id,Name,name\nA3,Gamma,G\n",
+        [
+            "accounts.csv: line 1, column name: duplicate header 'name' (fields 2 and 3; "
+            "field 2 is 'Name')"
+        ],
+    ),
+    "duplicate_extra_header_in_another_case": (
+        "accounts",
+        "account_id,name,Tier, tier \nA3,Gamma,Gold,Silver\n",
+        ["accounts.csv: line 1, column tier: duplicate header 'tier' (fields 3 and 4; "],
+    ),
+    "value_under_a_trailing_empty_header": (
+        "accounts",
+        "account_id,name,\nA3,Gamma,\nA4,Delta,x\nA5,Epsilon, \n",
+        ["accounts.csv: line 3 (record 2): field 3 holds 'x', but its header is empty"],
+    ),
+    "row_without_the_trailing_comma": (
+        "accounts",
+        "account_id,name,,\nA3,Gamma,,\nA4,Delta\n",
+        ["accounts.csv: line 3 (record 2): has 2 fields, the header has 4 (the last 2 empty)"],
+    ),
+    "semicolon_separated": (
+        "accounts",
+        "account_id;name;arr\nA3;Gamma;1.200,50\n",
+        [
+            "accounts.csv: line 1: missing required columns: account_id, name",
+            "hint: the header looks semicolon-separated: pass --delimiter ';', or set "
+            'exports.accounts.delimiter: ";" in cstool.yaml; if numbers read like 1.200,50, also '
+            "set decimal: ',' and thousands: '.'",
+        ],
+    ),
+    "tab_separated": (
+        "accounts",
+        "account_id\tname\nA3\tGamma\n",
+        [
+            "accounts.csv: line 1: missing required columns: account_id, name",
+            "hint: the header looks tab-separated: pass --delimiter tab, or set "
+            'exports.accounts.delimiter: "tab" in cstool.yaml',
+        ],
+    ),
+    "decimal_comma_number": (
+        "accounts",
+        'account_id,name,arr\nA3,Gamma,"1.200,50"\nA4,Delta,"7,5"\n',
+        [
+            "accounts.csv: line 2 (record 1), column arr: '1.200,50' is not a number",
+            "hint: if the file writes numbers like 1.200,50, set decimal: ',' and thousands: '.' "
+            "under exports.accounts in cstool.yaml",
+        ],
+    ),
+    "thousands_comma_number": (
+        "accounts",
+        'account_id,name,licenses_purchased\nA3,Gamma,"1,200"\n',
+        [
+            "accounts.csv: line 2 (record 1), column licenses_purchased: '1,200' is not a whole "
+            "number",
+            "hint: if the file writes numbers like 1,200, set thousands: ',' under "
+            "exports.accounts in cstool.yaml",
+        ],
+    ),
+    "date_in_another_format": (
+        "accounts",
+        "account_id,name,renewal_date\nA3,Gamma,12/31/2026\nA4,Delta,01/02/2026\n",
+        [
+            "accounts.csv: line 2 (record 1), column renewal_date: '12/31/2026' is not a date in "
+            "the format %Y-%m-%d",
+            "hint: the renewal_date values look like %m/%d/%Y, not %Y-%m-%d: set "
+            "exports.accounts.date_formats: {renewal_date: '%m/%d/%Y'} in cstool.yaml",
+        ],
+    ),
     "missing_required_column": (
         "accounts",
         "account_id,industry\nA3,Retail\n",
@@ -138,7 +209,7 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
         "user_id,account_id,is_advocate\nU3,A1,maybe\n",
         [
             "users.csv: line 2 (record 1), column is_advocate: "
-            "'maybe' is not true/false, yes/no or 1/0"
+            "'maybe' is not true/false, yes/no, y/n, t/f or 1/0"
         ],
     ),
     "above_maximum": (
@@ -218,6 +289,59 @@ def utf16(text: str, encoding: str = "utf-16") -> bytes:
 # ``exports`` is the kind's section of cstool.yaml.
 # id: (kind, file content, settings, fragments the error must contain)
 BAD_INPUTS_WITH_SETTINGS: dict[str, tuple[str, str | bytes, dict[str, Any], list[str]]] = {
+    "comma_separated_read_with_semicolons": (
+        "accounts",
+        "account_id,name\nA3,Gamma\n",
+        {"exports": {"delimiter": ";"}},
+        [
+            "accounts.csv: line 1: missing required columns: account_id, name",
+            "hint: the header looks comma-separated: pass --delimiter ',', or set "
+            'exports.accounts.delimiter: "," in cstool.yaml',
+        ],
+    ),
+    "semicolons_with_a_bad_value": (
+        "accounts",
+        'account_id;name;arr\nA3;"Gamma; Inc";1.200,50\n\nA4;Delta;1,2,3\n',
+        {"flags": {"delimiter": ";"}, "exports": {"decimal": ",", "thousands": "."}},
+        [
+            "accounts.csv: line 4 (record 2), column arr: '1,2,3' is not a number "
+            "(decimal mark ',', thousands '.')"
+        ],
+    ),
+    "tab_separated_with_too_many_fields": (
+        "accounts",
+        "account_id\tname\nA3\tGamma\nA4\tDelta\tsurplus\n",
+        {"flags": {"delimiter": "tab"}},
+        ["accounts.csv: line 3 (record 2): has 3 fields, the header has 2"],
+    ),
+    "badly_grouped_thousands": (
+        "accounts",
+        'account_id,name,licenses_purchased\nA3,Gamma,"1,200"\nA4,Delta,"12,00"\n',
+        {"exports": {"thousands": ","}},
+        [
+            "accounts.csv: line 3 (record 2), column licenses_purchased: '12,00' is not a whole "
+            "number (decimal mark '.', thousands ',')"
+        ],
+    ),
+    "date_format_already_set": (
+        "accounts",
+        "account_id,name,renewal_date\nA3,Gamma,2026-12-31\n",
+        {"exports": {"date_formats": {"renewal_date": "%m/%d/%Y"}}},
+        [
+            "column renewal_date: '2026-12-31' is not a date in the format %m/%d/%Y",
+            "hint: the renewal_date values look like %Y-%m-%d, not %m/%d/%Y: set "
+            "exports.accounts.date_formats: {renewal_date: '%Y-%m-%d'}",
+        ],
+    ),
+    "unreadable_date_names_no_format": (
+        "accounts",
+        "account_id,name,renewal_date\nA3,Gamma,soon\n",
+        {"exports": {"date_formats": {"renewal_date": "%m/%d/%Y"}}},
+        [
+            "hint: if the file writes renewal_date another way than %m/%d/%Y, set its format "
+            "under exports.accounts.date_formats in cstool.yaml"
+        ],
+    ),
     "utf16_bad_value_after_a_multiline_field": (
         "accounts",
         utf16('account_id,name,arr\nA3,"Zoë\nCorp",1\nA4,東京,x\n'),

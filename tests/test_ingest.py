@@ -437,6 +437,118 @@ def test_column_mapping_from_config(ws: Workspace, write: Write) -> None:
     ]
 
 
+def test_headers_match_in_any_case_after_trimming(ws: Workspace, write: Write) -> None:
+    """Canonical names and cstool.yaml renames match whatever the case and surrounding spaces."""
+    ws.config_path.write_text("exports:\n  accounts:\n    columns: {'Account ID': account_id}\n")
+    ws = open_workspace(ws.root)
+    text = " ACCOUNT id ,Name , Licenses_Purchased,Tier\nA1,Acme,12,Gold\n"
+    load(ws, "accounts", write("a.csv", text))
+    assert rows(ws, "SELECT account_id, name, licenses_purchased, attributes FROM accounts") == [
+        ("A1", "Acme", 12, '{"Tier": "Gold"}')
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "account_id,name,\nA1,Acme,\nA2,Beta, \n",
+        "account_id,name,,\r\nA1,Acme,,\r\nA2,Beta,,\r\n",
+        'account_id,name,""\nA1,Acme,""\nA2,Beta,\n',
+    ],
+    ids=["one", "two_crlf", "quoted"],
+)
+def test_trailing_empty_header_fields_are_ignored(ws: Workspace, write: Write, text: str) -> None:
+    """A trailing comma on every line leaves no empty column and no attribute."""
+    r = load(ws, "accounts", write("a.csv", text))
+    assert (r.rows, r.inserted) == (2, 2)
+    assert rows(ws, "SELECT account_id, name, attributes FROM accounts ORDER BY 1") == [
+        ("A1", "Acme", None),
+        ("A2", "Beta", None),
+    ]
+
+
+TABBED = (
+    "account_id\tname\tarr\tlicenses_purchased\nA1\tAcme; Inc\t1200.5\t1200\nA2\tBeta\t7.5\t3\n"
+)
+SEPARATED = {
+    "semicolon_in_yaml": (
+        {"delimiter": ";", "decimal": ",", "thousands": "."},
+        {},
+        'account_id;name;arr;licenses_purchased\nA1;"Acme; Inc";1.200,50;1.200\nA2;Beta;7,5;3\n',
+    ),
+    "tab_spelled_in_yaml": (
+        {"delimiter": "\\t"},
+        {},
+        TABBED,
+    ),
+    "tab_flag": (
+        {},
+        {"delimiter": "tab"},
+        TABBED,
+    ),
+    "flag_over_yaml": (
+        {"delimiter": "|", "thousands": ","},
+        {"delimiter": ";"},
+        'account_id;name;arr;licenses_purchased\nA1;"Acme; Inc";"1,200.5";"1,200"\nA2;Beta;7.5;3\n',
+    ),
+    "pipe_with_spaced_thousands": (
+        {"delimiter": "|", "thousands": " ", "decimal": ","},
+        {},
+        "account_id|name|arr|licenses_purchased\nA1|Acme; Inc|1 200,5|1 200\nA2|Beta| 7,5 |3\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("exports,flags,text", list(SEPARATED.values()), ids=list(SEPARATED))
+def test_delimiters_and_number_formats(
+    ws: Workspace, write: Write, exports: dict[str, str], flags: dict[str, str], text: str
+) -> None:
+    """Semicolons, tabs and pipes, from cstool.yaml or the flag, with the numbers' marks."""
+    ws = with_exports(ws, "accounts", exports)
+    r = load(ws, "accounts", write("a.csv", text), **flags)
+    assert r.inserted == 2
+    got = rows(ws, "SELECT account_id, name, arr, licenses_purchased FROM accounts ORDER BY 1")
+    assert got[1] == ("A2", "Beta", 7.5, 3)
+    assert got[0][2:] == (1200.5, 1200)
+
+
+def test_reading_settings_are_part_of_the_fingerprint(ws: Workspace, write: Write) -> None:
+    """The same file read with another delimiter or number format loads again; with the same
+    settings (the flag equal to cstool.yaml) it is skipped."""
+    path = write("a.csv", 'account_id;name;arr\nA1;Acme;"1.200"\n')
+    ws = with_exports(ws, "accounts", {"delimiter": ";"})
+    load(ws, "accounts", path)
+    assert rows(ws, "SELECT arr FROM accounts") == [(1.2,)]
+    assert load(ws, "accounts", path, delimiter=";").skipped
+    ws = with_exports(ws, "accounts", {"delimiter": ";", "thousands": ".", "decimal": ","})
+    again = load(ws, "accounts", path)
+    assert (again.skipped, again.updated) == (False, 1)
+    assert rows(ws, "SELECT arr FROM accounts") == [(1200.0,)]
+    assert load(ws, "accounts", path).skipped
+
+
+def test_default_settings_keep_the_fingerprint_of_earlier_loads(
+    ws: Workspace, write: Write
+) -> None:
+    """With the reading settings at their defaults, the fingerprint is the one loads stored
+    before delimiter and number formats existed, so those files are still skipped."""
+    load(ws, "accounts", write("a.csv", "account_id,name\nA1,Acme\n"))
+    earlier = {
+        "export": {"columns": {}, "date_formats": {}, "encoding": None},
+        "date_format": "%Y-%m-%d",
+        "encoding": "utf-8-sig",
+    }
+    digest = hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()[:16]
+    assert rows(ws, "SELECT settings FROM loads") == [(digest,)]
+
+
+def test_a_bad_delimiter_flag_is_a_usage_error(ws: Workspace, write: Write) -> None:
+    """A delimiter that is not one character (or tab) is refused with exit 2."""
+    with pytest.raises(UsageError, match="'ab' cannot separate fields") as e:
+        load(ws, "accounts", write("a.csv", "account_id,name\nA1,Acme\n"), delimiter="ab")
+    assert e.value.exit_code == 2
+
+
 def test_date_format_per_column(ws: Workspace, write: Write) -> None:
     """A per-column date format reads that column; the others keep the default."""
     ws.config_path.write_text(

@@ -85,6 +85,77 @@ def test_any_text_round_trips(
     ]
 
 
+# (thousands, decimal) pairs that cstool.yaml accepts.
+NUMBER_FORMATS = st.sampled_from(
+    [(None, "."), (",", "."), (".", ","), (None, ","), (" ", ","), ("\u00a0", ","), ("'", ".")]
+)
+
+
+def _written(whole: int, fraction: str, thousands: str | None, decimal: str) -> str:
+    """A number as a file writes it: digits grouped by threes, then the decimal mark."""
+    digits = f"{whole:,}".replace(",", thousands) if thousands else str(whole)
+    return digits + (decimal + fraction if fraction else "")
+
+
+@SETTINGS
+@given(
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    marks=NUMBER_FORMATS,
+    names=st.lists(NAME, min_size=1, max_size=5),
+    wholes=st.lists(st.integers(min_value=0, max_value=10**12), min_size=5, max_size=5),
+    fractions=st.lists(st.text("0123456789", max_size=4), min_size=5, max_size=5),
+    dialect=DIALECT,
+)
+def test_delimiter_and_number_formats_round_trip(
+    delimiter: str,
+    marks: tuple[str | None, str],
+    names: list[str],
+    wholes: list[int],
+    fractions: list[str],
+    dialect: tuple[str, int],
+) -> None:
+    """Names and numbers written with any delimiter, thousands separator and decimal mark
+    read back equal when cstool.yaml names them."""
+    thousands, decimal = marks
+    header = ["account_id", "name", "arr", "licenses_purchased"]
+    rows = [
+        [f"A{i}", name, _written(wholes[i], fractions[i], thousands, decimal)]
+        + [_written(wholes[-1 - i], "", thousands, decimal)]
+        for i, name in enumerate(names)
+    ]
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator=dialect[0], quoting=dialect[1]).writerows(
+        [header, *rows]
+    )
+    settings = {"delimiter": "tab" if delimiter == "\t" else delimiter, "decimal": decimal}
+    if thousands:
+        settings["thousands"] = thousands
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        init_workspace(root / "ws")
+        (root / "ws" / "cstool.yaml").write_text(
+            json.dumps({"exports": {"accounts": settings}}), encoding="utf-8"
+        )
+        ws = open_workspace(root / "ws")
+        path = root / "accounts.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+        assert load(ws, "accounts", path).inserted == len(names)
+        db = sqlite3.connect(ws.db_path)
+        try:
+            got = list(
+                db.execute(
+                    "SELECT name, arr, licenses_purchased FROM accounts ORDER BY "
+                    "CAST(substr(account_id, 2) AS INTEGER)"
+                )
+            )
+        finally:
+            db.close()
+    assert got == [
+        (name, float(f"{wholes[i]}.{fractions[i] or 0}"), wholes[-1 - i])
+        for i, name in enumerate(names)
+    ]
+
+
 @SETTINGS
 @given(names=st.lists(NAME, max_size=8), dialect=DIALECT)
 def test_bad_record_is_located_after_multiline_fields(

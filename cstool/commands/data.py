@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from cstool.commands import state, workspace
-from cstool.commands.params import parse_encoding
+from cstool.commands.params import parse_delimiter, parse_encoding
 from cstool.console import Format, errors_to_exit, message, progress_bar, render
 from cstool.schemas import LOAD_ORDER
 
@@ -54,6 +54,14 @@ def load(
             help="Text encoding of the file: utf-8 (the default, BOM allowed), cp1252, utf-16, ...",
         ),
     ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            parser=parse_delimiter,
+            metavar="CHAR",
+            help="What separates fields: ',' (the default), ';', tab or '|'.",
+        ),
+    ] = None,
     allow_rejects: Annotated[
         bool, typer.Option(help="Load the good rows; write the bad ones to rejects/ (exit 4).")
     ] = False,
@@ -75,6 +83,7 @@ def load(
                     file,
                     mode=mode,
                     encoding=encoding,
+                    delimiter=delimiter,
                     allow_rejects=allow_rejects,
                     now=datetime.now(),
                     progress=bar,

@@ -57,3 +57,13 @@ def parse_encoding(value: str) -> str:
             "latin-1 or utf-16"
         ) from None
     return value
+
+
+def parse_delimiter(value: str) -> str:
+    """A field delimiter: one character, or tab, \\t, semicolon, ...; else exit 2."""
+    from cstool.csvfile import delimiter_of
+
+    try:
+        return delimiter_of(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None

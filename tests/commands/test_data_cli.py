@@ -282,6 +282,35 @@ def test_load_encoding_cp1252(cli: Cli, ws: Workspace, write: Write) -> None:
         assert store.db.execute("SELECT name FROM accounts").fetchall() == [("Café “€”",)]
 
 
+def test_load_with_delimiter_and_encoding(cli: Cli, ws: Workspace, write: Write) -> None:
+    """--delimiter tab with --encoding utf-16 loads a tab-separated UTF-16 export."""
+    write("a.csv", "account_id\tname\nA1\tZoë; Ünïcode\n".encode("utf-16"))
+    result = cli(
+        "-w", "ws", "load", "accounts", "a.csv", "--delimiter", "tab", "--encoding", "utf-16"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert loaded(result.stderr) == (
+        "Loaded 1 account from a.csv (1 new, 0 updated, 0 unchanged) in N s\n"
+    )
+    from cstool.store import Store
+
+    with Store.open(ws.db_path) as store:
+        assert store.db.execute("SELECT name FROM accounts").fetchall() == [("Zoë; Ünïcode",)]
+
+
+def test_load_bad_delimiter(cli: Cli, ws: Workspace, write: Write, db_snapshot: Snapshot) -> None:
+    """A --delimiter that is not one character (or tab) is a usage error (exit 2)."""
+    write("a.csv", "account_id,name\nA1,Acme\n")
+    before = db_snapshot(ws.db_path)
+    result = cli("-w", "ws", "load", "accounts", "a.csv", "--delimiter", ";;")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--delimiter': ';;' cannot separate fields" in (
+        panel_text(result.stderr)
+    )
+    assert db_snapshot(ws.db_path) == before
+
+
 def test_load_unknown_encoding(
     cli: Cli, ws: Workspace, write: Write, db_snapshot: Snapshot
 ) -> None:
