@@ -817,11 +817,33 @@ class _Loader:
             )
             self.usage.widen(uid[events > 0], day[events > 0])
             return
-        cols = [c.name for c in self.kind.columns if c.name in parsed]
-        values = [_sql_values(parsed[c].values.filter(keep), c in self.kind.key) for c in cols]
+        cols, table_rows, merge = self._table_rows(parsed, keep, attrs, bool(header.extras))
         self.changed += exports.upsert(
-            self.store.db, self.kind, [*cols, "attributes"], zip(*values, attrs, strict=True)
+            self.store.db, self.kind, cols, table_rows, merge_attributes=merge
         )
+
+    def _table_rows(
+        self, parsed: dict[str, Parsed], keep: Any, attrs: list[str | None], extras: bool
+    ) -> tuple[list[str], Iterator[tuple[Any, ...]], bool]:
+        """The columns, rows and attribute merging with which a batch is written.
+
+        An upsert writes only the columns the file has (an absent column is kept as
+        stored) and merges attributes; a replace writes every column (the file is the
+        whole truth: absent means empty) and replaces attributes.
+        """
+        replace = self.mode == "replace"
+        cols = [c.name for c in self.kind.columns if replace or c.name in parsed]
+        n = len(attrs)
+        values = [
+            _sql_values(parsed[c].values.filter(keep), c in self.kind.key)
+            if c in parsed
+            else [None] * n
+            for c in cols
+        ]
+        if replace or extras:
+            cols.append("attributes")
+            values.append(attrs)
+        return cols, zip(*values, strict=True), not replace
 
 
 def _lookup(table: Any, values: Any) -> Any:

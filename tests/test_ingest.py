@@ -141,14 +141,15 @@ def test_upsert_keeps_rows_missing_from_the_file(seeded: Workspace, write: Write
 
 
 def test_replace_deletes_rows_missing_from_the_file(seeded: Workspace, write: Write) -> None:
-    """--mode replace makes a non-snapshot kind equal to the file."""
+    """--mode replace makes a non-snapshot kind equal to the file, columns included: the
+    seeded email of U1 is gone, since the file (the whole truth) has no email column."""
     r = load(
         seeded, "users", write("users.csv", "user_id,account_id\nU1,A1\nU3,A2\n"), mode="replace"
     )
-    assert (r.inserted, r.unchanged, r.deleted) == (1, 1, 1)
-    assert rows(seeded, "SELECT user_id, account_id FROM users ORDER BY 1") == [
-        ("U1", "A1"),
-        ("U3", "A2"),
+    assert (r.inserted, r.updated, r.unchanged, r.deleted) == (1, 1, 0, 1)
+    assert rows(seeded, "SELECT user_id, account_id, email FROM users ORDER BY 1") == [
+        ("U1", "A1", None),
+        ("U3", "A2", None),
     ]
 
 

@@ -36,6 +36,21 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def merged_attributes(stored: str, new: str) -> str:
+    """SQL for a row's stored JSON ``attributes`` with new ones merged in.
+
+    A JSON merge patch: keys of ``new`` are added or updated, stored keys ``new`` does not
+    have are kept (an export without a column says nothing about it). The result is
+    minified JSON, as :func:`attributes_differ` compares it.
+    """
+    return f"json_patch(coalesce({stored}, '{{}}'), {new})"
+
+
+def attributes_differ(stored: str, new: str) -> str:
+    """SQL that is true when merging ``new`` into ``stored`` attributes would change them."""
+    return f"json(coalesce({stored}, '{{}}')) IS NOT {merged_attributes(stored, new)}"
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     """How many migrations this database has seen (``PRAGMA user_version``)."""
     return int(db.execute("PRAGMA user_version").fetchone()[0])

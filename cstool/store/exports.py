@@ -15,7 +15,7 @@ from typing import Any
 from cstool.errors import InputError
 from cstool.schemas import KINDS, LOAD_ORDER, ExportKind
 from cstool.store import usage
-from cstool.store.core import day_date, q
+from cstool.store.core import attributes_differ, day_date, merged_attributes, q
 
 # -- migrations ------------------------------------------------------------------------------
 
@@ -152,30 +152,58 @@ def clear(db: sqlite3.Connection, kind: ExportKind) -> None:
         db.execute(f"DELETE FROM {q(kind.name)}")
 
 
+def _differs(kind: ExportKind, cols: Sequence[str], new: str, merge_attributes: bool) -> str:
+    """SQL true when writing the ``new`` row over the stored row ``t`` would change it."""
+    parts = []
+    for c in cols:
+        if c in kind.key:
+            continue
+        if c == "attributes" and merge_attributes:
+            parts.append(attributes_differ("t.attributes", f"{new}.attributes"))
+        else:
+            parts.append(f"t.{q(c)} IS NOT {new}.{q(c)}")
+    return " OR ".join(parts)
+
+
 def upsert(
     db: sqlite3.Connection,
     kind: ExportKind,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
+    *,
+    merge_attributes: bool = True,
 ) -> int:
     """Insert rows or update them by key where any value differs.
 
-    ``columns`` are canonical names (plus ``attributes``); rows that equal what is stored
-    are left untouched, so the manifest can count them as unchanged. Returns the number
-    of rows inserted or updated.
+    ``columns`` are canonical names (plus ``attributes``); stored columns not among them are
+    left as they are. With ``merge_attributes`` the row's JSON attributes are merged into
+    the stored ones (keys the row lacks are kept), else they replace them. Rows that equal
+    what is stored are left untouched, so the manifest can count them as unchanged.
+    Returns the number of rows inserted or updated.
     """
     cols = list(columns)
     if kind.snapshot:
         cols.append("active")
         rows = (tuple(r) + (1,) for r in rows)
-    non_key = [c for c in cols if c not in kind.key]
-    sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in non_key)
-    differs = " OR ".join(f"{q(c)} IS NOT excluded.{q(c)}" for c in non_key)
+    sets = ", ".join(
+        f"{q(c)} = "
+        + (
+            merged_attributes("t.attributes", "excluded.attributes")
+            if c == "attributes" and merge_attributes
+            else f"excluded.{q(c)}"
+        )
+        for c in cols
+        if c not in kind.key
+    )
     conflict = ", ".join(q(k) for k in kind.key)
+    update = (
+        f"UPDATE SET {sets} WHERE {_differs(kind, cols, 'excluded', merge_attributes)}"
+        if sets
+        else "NOTHING"  # a file of keys alone: a stored row has nothing to change
+    )
     sql = (
-        f"INSERT INTO {q(kind.name)} ({', '.join(q(c) for c in cols)}) "
-        f"VALUES ({', '.join('?' * len(cols))}) "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets} WHERE {differs}"
+        f"INSERT INTO {q(kind.name)} AS t ({', '.join(q(c) for c in cols)}) "
+        f"VALUES ({', '.join('?' * len(cols))}) ON CONFLICT ({conflict}) DO {update}"
     )
     before = db.total_changes
     db.executemany(sql, rows)

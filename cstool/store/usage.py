@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from cstool.store.core import attributes_differ, merged_attributes
+
 # -- migrations ------------------------------------------------------------------------------
 
 
@@ -109,11 +111,12 @@ def upsert(
     ``new_days`` says every row is on a day after all stored usage, so no stored row can
     conflict and a plain INSERT does (about a third faster than an upsert); should a row
     conflict after all (a key repeated in the file), the rows go through the upsert.
+    With ``attributes``, each row's JSON attributes are merged into the stored ones.
     Returns the number of rows inserted or updated.
     """
     cols = "day, uid, fid, events" + (", attributes" if attributes else "")
     marks = ", ".join("?" * (5 if attributes else 4))
-    insert = f"INSERT INTO usage ({cols}) VALUES ({marks})"
+    insert = f"INSERT INTO usage AS t ({cols}) VALUES ({marks})"
     before = db.total_changes
     if new_days:
         db.execute("SAVEPOINT usage_batch")
@@ -125,10 +128,11 @@ def upsert(
             db.execute("ROLLBACK TO usage_batch")
             db.execute("RELEASE usage_batch")
             before = db.total_changes
-    sets = "events = excluded.events" + (", attributes = excluded.attributes" if attributes else "")
-    differs = "events IS NOT excluded.events" + (
-        " OR attributes IS NOT excluded.attributes" if attributes else ""
-    )
+    sets, differs = "events = excluded.events", "t.events IS NOT excluded.events"
+    if attributes:
+        # Attribute keys the file lacks are kept, as for the other kinds.
+        sets += f", attributes = {merged_attributes('t.attributes', 'excluded.attributes')}"
+        differs += f" OR {attributes_differ('t.attributes', 'excluded.attributes')}"
     db.executemany(
         f"{insert} ON CONFLICT (day, uid, fid) DO UPDATE SET {sets} WHERE {differs}", rows()
     )

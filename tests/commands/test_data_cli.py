@@ -253,7 +253,7 @@ def test_reload_modified(cli: Cli, ws: Workspace, write: Write) -> None:
 
 def test_load_replace(cli: Cli, seeded: Workspace, write: Write) -> None:
     """--mode replace reports the rows it deleted."""
-    write("u.csv", "user_id,account_id\nU1,A1\n")
+    write("u.csv", "user_id,account_id,email\nU1,A1,u1@example.com\n")
     result = cli("-w", "ws", "load", "users", "u.csv", "--mode", "replace")
     assert result.exit_code == 0
     assert loaded(result.stderr) == (
