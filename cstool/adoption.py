@@ -181,29 +181,36 @@ class Universe:
     feature_names: list[str]
     enabled_source: list[str]
     fid_col: Any  # int array by fid: column in the enabled/used matrices
+    # The users whose usage to read when the universe is one account; None: everyone.
+    only_uids: Any = None
 
 
 _NEVER = 1 << 40
 
 
-def universe(store: Store, metrics: MetricsConfig) -> Universe:
-    """Read accounts, users and feature entitlements once."""
+def universe(store: Store, metrics: MetricsConfig, account_id: str | None = None) -> Universe:
+    """Read accounts, users and feature entitlements once.
+
+    With ``account_id``, the universe is that one active account (empty if it is not one),
+    and reading its usage touches only its users' rows: the measures of one account in
+    milliseconds, by the same arithmetic as every account's.
+    """
     import numpy as np
 
-    accts = exports.active_accounts(store.db, metrics.segment_field)
+    accts = exports.active_accounts(store.db, metrics.segment_field, account_id)
     index = {a[0]: i for i, a in enumerate(accts)}
     licenses = np.array([float(a[4]) if a[4] else np.nan for a in accts], dtype=float)
-    by_account = list(usage_db.users_by_account(store.db, _NEVER))
+    by_account = list(usage_db.users_by_account(store.db, _NEVER, account_id))
     size = max((int(uids.max()) + 1 for _, uids, _ in by_account if len(uids)), default=1)
     user_acct = np.full(size, -1, dtype=np.int64)
     activated = np.full(size, _NEVER, dtype=np.int64)
-    for account_id, uids, days in by_account:
-        user_acct[uids] = index.get(account_id, -1)
+    for aid, uids, days in by_account:
+        user_acct[uids] = index.get(aid, -1)
         activated[uids] = days
     catalogue = usage_db.feature_catalogue(store.db)
     exported: dict[int, list[str]] = {}
-    for account_id, feature, on in exports.enabled_features(store.db):
-        i = index.get(account_id)
+    for aid, feature, on in exports.enabled_features(store.db, account_id):
+        i = index.get(aid)
         if i is not None:
             exported.setdefault(i, [])
             if on is None or on:
@@ -247,6 +254,11 @@ def universe(store: Store, metrics: MetricsConfig) -> Universe:
         feature_names=names,
         enabled_source=source,
         fid_col=fid_col,
+        only_uids=(
+            None
+            if account_id is None
+            else sorted(int(x) for _, uids, _ in by_account for x in uids.tolist())
+        ),
     )
 
 
@@ -300,7 +312,7 @@ def read_active(store: Store, u: Universe, first_day: int, last_day: int) -> Act
     cell_type = np.int32 if len(u.account_ids) * n_feat < 2**31 else np.int64
     days, uids, cells = [], [], []
     # Day by day, so that only compact arrays of the kept rows outlive the loop.
-    for day, key in usage_db.active_usage(store.db, first_day, last_day, fid_bits):
+    for day, key in usage_db.active_usage(store.db, first_day, last_day, fid_bits, u.only_uids):
         uid, fid = key >> fid_bits, key & ((1 << fid_bits) - 1)
         acct = np.where(uid < n_users, u.user_acct[np.minimum(uid, n_users - 1)], -1)
         col = u.fid_col[fid]
@@ -503,7 +515,7 @@ def calibrate(
     store: Store, config: Config, as_of: date | None = None, *, apply: bool = False
 ) -> Calibration:
     """Propose cut points from the data at ``as_of``; store them when ``apply``."""
-    d = usage_date(store, as_of, reach=_reach(config))
+    d = usage_date(store, as_of, reach=reach(config))
     u, (m,) = measure_dates(store, config, [d])
     return _calibrate(store, config, u, m, apply=apply)
 
@@ -572,7 +584,7 @@ def usage_date(
     return as_of
 
 
-def _reach(config: Config) -> int:
+def reach(config: Config) -> int:
     """How far outside the loaded usage a date may be: the longest window."""
     return max(config.metrics.depth_window_days, config.metrics.breadth_window_days)
 
@@ -745,7 +757,7 @@ def score(
     with no thresholds stored yet the bands use the ones calibration proposes, unstored.
     """
     early: list[str] = []
-    d = usage_date(store, as_of, reach=_reach(config), warnings=early)
+    d = usage_date(store, as_of, reach=reach(config), warnings=early)
     u, (m,) = measure_dates(store, config, [d])
     if save:
         th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
@@ -789,11 +801,11 @@ def backfill(
     the first usage day, when the history is shorter).
     """
     early: list[str] = []
-    end = usage_date(store, end, "--to", _reach(config), early)
+    end = usage_date(store, end, "--to", reach(config), early)
     if start is None:
         first = day_date(usage_db.day_range(store.db)[0])  # type: ignore[index]
         start = max(end - timedelta(weeks=8), first)
-    start = usage_date(store, start, "--from", _reach(config))
+    start = usage_date(store, start, "--from", reach(config))
     if every < 1:
         raise InputError("--every must be at least 1 day", hint="e.g. --every 7")
     if start > end:
@@ -918,7 +930,7 @@ def explain(
     store: Store, config: Config, account_id: str, as_of: date | None = None
 ) -> Explanation:
     """The numbers behind one account's bands on ``as_of`` and a week earlier."""
-    d = usage_date(store, as_of, reach=_reach(config))
+    d = usage_date(store, as_of, reach=reach(config))
     metrics = config.metrics
     u, (before, now) = measure_dates(store, config, [d - timedelta(days=7), d])
     th = _thresholds_for_reading(store, config, u, now)
@@ -1073,3 +1085,93 @@ def changes(
 def _last_if_none(group: str | None) -> tuple[bool, str]:
     """A sort key putting the group of accounts without a segment or CSM last."""
     return (group is None, group or "")
+
+
+# -- one account ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeatureUse:
+    """One enabled feature of an account: distinct users in the breadth window."""
+
+    feature: str
+    users: int
+    used: bool  # counts towards breadth (at least breadth_min_users users)
+
+
+@dataclass(frozen=True)
+class MeasureValue:
+    """One measure of one account: its value (0-1 or None) and band."""
+
+    measure: str
+    value: float | None
+    band: str | None
+
+
+@dataclass(frozen=True)
+class AccountAdoption:
+    """An account's measures on a date with the numbers behind them, read for it alone."""
+
+    account_id: str
+    segment: str
+    as_of: date
+    licenses: float | None
+    activated: int
+    active: int
+    depth_window: tuple[date, date]
+    breadth_window: tuple[date, date]
+    measures: list[MeasureValue]
+    features: list[FeatureUse]
+    enabled_source: str
+    banded: bool  # False when no thresholds are stored yet
+
+
+def account_adoption(
+    store: Store, config: Config, account_id: str, as_of: date
+) -> AccountAdoption | None:
+    """One active account's measures on ``as_of``, banded with the stored cut points.
+
+    Only that account's users and usage rows are read, so it answers in milliseconds on any
+    size of company; the values equal those of ``score`` for the same date. None when the
+    account is not active. Without stored thresholds the bands are None: one account alone
+    cannot calibrate them.
+    """
+    import numpy as np
+
+    metrics = config.metrics
+    u = universe(store, metrics, account_id)
+    if not u.account_ids:
+        return None
+    d = day_number(as_of)
+    usage = read_active(store, u, d - reach(config) + 1, d)
+    m = measures_at(u, usage, as_of, metrics)
+    th = load_thresholds(store, metrics)
+    seg = u.segments[0]
+    parts = []
+    for k in MEASURES:
+        c = th.applied(seg, k)
+        v = _num(m.values(k)[0])
+        parts.append(MeasureValue(k, v, band_of(v, c.cuts) if c else None))
+    # Distinct users per enabled feature in the breadth window.
+    w = usage.window(d, metrics.breadth_window_days)
+    n_users = len(u.user_acct)
+    pairs = np.unique(usage.cell[w].astype(np.int64) * n_users + usage.uid[w])
+    per_cell = np.bincount(pairs // n_users, minlength=len(u.feature_names))
+    features = [
+        FeatureUse(name, int(per_cell[j]), bool(m.used[0, j]))
+        for j, name in enumerate(u.feature_names)
+        if u.enabled[0, j]
+    ]
+    features.sort(key=lambda f: (-f.users, f.feature))
+    return AccountAdoption(
+        u.account_ids[0],
+        seg,
+        as_of,
+        _num(u.licenses[0]),
+        int(m.activated[0]),
+        int(m.active[0]),
+        (as_of - timedelta(days=metrics.depth_window_days - 1), as_of),
+        (as_of - timedelta(days=metrics.breadth_window_days - 1), as_of),
+        parts,
+        features,
+        u.enabled_source[0],
+        bool(th.stored or th.overrides),
+    )

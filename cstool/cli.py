@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from cstool import __version__, console
-from cstool.commands import config_cmd, data, demo, nps_cmd, sample, score, state
+from cstool.commands import (
+    accounts,
+    config_cmd,
+    data,
+    demo,
+    nps_cmd,
+    sample,
+    score,
+    state,
+    timeline_cmd,
+)
 
 app = typer.Typer(
     name="cstool",
@@ -65,6 +75,8 @@ data.register(app)
 demo.register(app)
 score.register(app)
 nps_cmd.register(app)
+accounts.register(app)
+timeline_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

@@ -163,3 +163,28 @@ def test_demo_then_every_other_command(tmp_path: Path) -> None:
     sample = run("sample", "generate", "tiny", "--accounts", "3", "--days", "5", cwd=tmp_path)
     assert sample.returncode == 0
     assert sorted(p.name for p in (tmp_path / "tiny").iterdir())[0] == "accounts.csv"
+    nps = run("nps", "--by", "role", "--format", "csv", cwd=ws)
+    assert nps.returncode == 0, nps.stderr
+    assert nps.stdout.startswith(
+        "group,responses,promoters,passives,detractors,nps,response_rate,change\n"
+    )
+    comments = run("nps", "comments", "--detractors", "--limit", "2", cwd=ws)
+    assert comments.returncode == 0 and "NPS comments (2 of" in comments.stdout
+    added = run(
+        "timeline",
+        "add",
+        "ACC-00001",
+        "--type",
+        "note",
+        "--subject",
+        "Checked in",
+        "--date",
+        "2026-11-21",
+        cwd=ws,
+    )
+    assert added.returncode == 0, added.stderr
+    timeline = run("timeline", "ACC-00001", "--limit", "1", "--format", "json", cwd=ws)
+    assert json.loads(timeline.stdout)[0]["text"] == "Checked in"
+    shown = run("account", "show", "ACC-00001", cwd=ws)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("ACC-00001 Polaris Institute  as of 2026-11-20")
