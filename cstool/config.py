@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -181,10 +183,59 @@ class Config(Strict):
     version: Literal[1] = 1
     company: str = "Acme"
     date_format: str = Field(default="%Y-%m-%d", description="Default format of date columns")
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="Dates that are not business days besides weekends (YYYY-MM-DD)",
+    )
+    holiday_country: str | None = Field(
+        default=None, description="Add this country's public holidays (ISO code, e.g. US)"
+    )
+    holiday_subdivision: str | None = Field(
+        default=None, description="State or region of holiday_country (e.g. CA)"
+    )
     sender: SenderConfig = Field(default_factory=SenderConfig)
     sending: SendingConfig = Field(default_factory=SendingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     exports: dict[str, ExportConfig] = Field(default_factory=dict)
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _iso_dates(cls, v: Any) -> Any:
+        # Only real dates or YYYY-MM-DD text: pydantic alone would read 20261225 as a Unix time.
+        if not isinstance(v, list):
+            return v
+        for i, item in enumerate(v):
+            ok = type(item) is date or (
+                isinstance(item, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item.strip())
+            )
+            if not ok:
+                raise KeyProblem(
+                    (i,), f"{item!r} is not a date", "write holidays as YYYY-MM-DD, e.g. 2026-12-25"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _known_holiday_region(self) -> Config:
+        from cstool.busdays import country_holidays
+
+        if self.holiday_subdivision is not None and self.holiday_country is None:
+            raise KeyProblem(
+                ("holiday_subdivision",),
+                "a subdivision needs holiday_country",
+                "set holiday_country (e.g. US) or remove holiday_subdivision",
+            )
+        if self.holiday_country is not None:
+            try:
+                country_holidays(self.holiday_country, self.holiday_subdivision, [])
+            except ValueError as e:
+                key = "holiday_subdivision" if self.holiday_subdivision else "holiday_country"
+                raise KeyProblem(
+                    (key,),
+                    f"{e}",
+                    "use an ISO 3166 country code (US, GB, DE...) and, optionally, a "
+                    "subdivision code of that country (US: CA, NY...)",
+                ) from None
+        return self
 
     @field_validator("exports")
     @classmethod
@@ -366,6 +417,11 @@ def default_yaml(company: str = "Acme") -> str:
 # default. `cstool config show` prints every resolved setting and where it came from.
 version: 1
 company: {company}
+
+# Business days for due dates: weekends and these dates are skipped.
+holidays: []                  # e.g. [2026-12-25, 2027-01-01]
+# holiday_country: US         # add a country's public holidays
+# holiday_subdivision: CA     # ... and a state's or region's
 
 # Who tech-touch email comes from.
 sender:

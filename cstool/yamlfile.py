@@ -62,6 +62,15 @@ class _StrictLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        # An impossible date such as 2026-02-30 would escape as a bare ValueError.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as e:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is not a valid date ({e})", node.start_mark
+            ) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -414,3 +423,9 @@ def load_definitions(
             folder, model, prefix=prefix, context=context, reference=reference
         )
     ]
+
+
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    _StrictLoader.construct_yaml_timestamp,
+)

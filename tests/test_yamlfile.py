@@ -127,6 +127,12 @@ def test_a_valid_file_loads_into_the_model(tmp_path: Path) -> None:
             "remove control characters from the file",
         ),
         (
+            "name: p\nwhen: 2026-02-30\n",
+            "play.yaml: line 2: not valid YAML: "
+            "2026-02-30 is not a valid date (day is out of range for month)",
+            "fix the YAML syntax (indentation, colons, quotes)",
+        ),
+        (
             "name: *nothing\n",
             "play.yaml: line 1: not valid YAML: found undefined alias 'nothing'",
             "fix the YAML syntax (indentation, colons, quotes)",
