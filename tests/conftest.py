@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -13,6 +14,9 @@ from typer.testing import CliRunner, Result
 from cstool import console
 from cstool.commands import state
 from cstool.workspace import Workspace, init_workspace, open_workspace
+
+if TYPE_CHECKING:
+    from smtp_server import SmtpServer
 
 ACCOUNTS = "account_id,name,licenses_purchased\nA1,Acme,10\nA2,Beta,5\n"
 USERS = "user_id,account_id,email\nU1,A1,u1@example.com\nU2,A2,u2@example.com\n"
@@ -113,3 +117,12 @@ def cli(runner: CliRunner) -> Callable[..., Result]:
         return runner.invoke(app, list(args), catch_exceptions=False, **kwargs)  # type: ignore[arg-type]
 
     return invoke
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 recording what it accepts (see tests/smtp_server.py)."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
