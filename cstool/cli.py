@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from cstool import __version__, console
 from cstool.commands import (
@@ -20,8 +21,25 @@ from cstool.commands import (
     timeline_cmd,
 )
 
+# The root help lists commands in the order of the work, not alphabetically: FIRST, then
+# commands named in neither list (in the order they were added), then LAST.
+FIRST = ("init", "load", "status", "score", "changes", "thresholds")
+LAST = ("config", "demo", "sample")
+
+
+class _Root(TyperGroup):
+    """The root command group, listing its commands in workflow order."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        rank = {n: i for i, n in enumerate(FIRST)}
+        rank.update({n: len(FIRST) + 1 + i for i, n in enumerate(LAST)})
+        return sorted(super().list_commands(ctx), key=lambda n: rank.get(n, len(FIRST)))
+
+
+console.plain_help()
 app = typer.Typer(
     name="cstool",
+    cls=_Root,
     help="Customer Success operations over local files: load exports, score adoption, "
     "run playbooks and tech-touch email.\n\nExample: cstool init acme-cs --sample",
     no_args_is_help=True,
@@ -45,6 +63,7 @@ def root(
         typer.Option(
             "--workspace",
             "-w",
+            metavar="DIR",
             envvar="CSTOOL_WORKSPACE",
             help="Workspace folder (default: nearest cstool.yaml upwards).",
             show_default=False,
@@ -53,7 +72,11 @@ def root(
     verbose: Annotated[
         int,
         typer.Option(
-            "--verbose", "-v", count=True, help="Say more (e.g. which workspace is used)."
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Say more (e.g. which workspace is used).",
         ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Say only errors and data.")] = False,

@@ -154,6 +154,46 @@ def render(
     out.print(table)
 
 
+# Typer's type names for parameters without a metavar, as help shows them instead.
+_TYPE_WORDS = {"int": "INTEGER", "int range": "INTEGER", "float": "NUMBER", "str": "TEXT"}
+
+
+def plain_help() -> None:
+    """Help that shows metavars instead of Typer's type column, and arguments without braces.
+
+    Typer 0.29 prints a type beside every parameter (``<bool>`` on flags, ``<int>``,
+    ``<str>``) and wraps required arguments in braces in the usage line. cstool's help shows:
+    nothing for flags; the choices of a choice option (``--mode [upsert|replace]``); the
+    declared metavar (``--as-of DATE``); else TEXT, INTEGER, NUMBER or PATH; and arguments by
+    their upper-case name in the usage line (``cstool load [OPTIONS] KIND FILE``, an optional
+    one as ``[DIR]``). Typer reads these three hooks from the parameter classes, so they are
+    replaced there, once, before any help is printed.
+    """
+    from typer.core import TyperArgument, TyperOption
+
+    def option_type(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        if self.metavar is not None:
+            return self.metavar
+        inner = self.display_type(ctx).strip("<>")
+        return f"[{inner}]" if "|" in inner else _TYPE_WORDS.get(inner, inner.upper())
+
+    def argument_type(self: Any, ctx: Any) -> str | None:
+        return None  # the name column already says what it is: KIND, FILE
+
+    def argument_usage(self: TyperArgument, ctx: Any) -> list[str]:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return [name if self.required else f"[{name}]"]
+
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+    TyperArgument.get_usage_pieces = argument_usage  # type: ignore[method-assign]
+    TyperArgument.display_name_raw = property(  # type: ignore[assignment,method-assign]
+        lambda self: self.metavar or self.name.upper()
+    )
+
+
 @contextmanager
 def progress_bar(
     description: str, *, counts: str = "bytes"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,127 @@ def test_root_help() -> None:
 def test_documented_in_readme(path: tuple[str, ...], group: bool) -> None:
     """Each command path appears in the README as `cstool <path>`."""
     assert f"cstool {' '.join(path)}" in README.read_text(encoding="utf-8")
+
+
+# -- how help reads ------------------------------------------------------------------------
+ROOT = typer.main.get_command(app)
+
+
+def _help(path: tuple[str, ...]) -> str:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0
+    return result.stdout
+
+
+def _command(path: tuple[str, ...]) -> Any:
+    command = ROOT
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+def _options(path: tuple[str, ...]) -> list[Any]:
+    command = _command(path)
+    return [p for p in command.get_params(typer.Context(command)) if p.param_type_name == "option"]
+
+
+@pytest.mark.parametrize("path", [(), *(p for p, _ in COMMANDS)], ids=["cstool", *IDS])
+def test_help_has_no_type_column_and_no_braces(path: tuple[str, ...]) -> None:
+    """No <bool>/<int>/<str> beside parameters; arguments in the usage line are bare names."""
+    text = _help(path)
+    assert re.search(r"<[a-z][a-z |]*>", text) is None, text
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert "{" not in usage and "}" not in usage
+
+
+@pytest.mark.parametrize(
+    ("path", "usage"),
+    [
+        (("load",), "Usage: cstool load [OPTIONS] KIND FILE"),
+        (("init",), "Usage: cstool init [OPTIONS] DIR"),
+        (("demo",), "Usage: cstool demo [OPTIONS] [DIR]"),
+        (("score", "explain"), "Usage: cstool score explain [OPTIONS] ACCOUNT"),
+    ],
+)
+def test_arguments_read_as_upper_case_names(path: tuple[str, ...], usage: str) -> None:
+    """Required arguments as KIND FILE, an optional one in square brackets."""
+    assert usage in _help(path)
+
+
+def test_flags_show_no_value_and_no_negative_form() -> None:
+    """--allow-rejects is a flag: no type, no --no-allow-rejects, no default."""
+    line = next(ln for ln in _help(("load",)).splitlines() if "--allow-rejects" in ln)
+    assert "--no-allow-rejects" not in line
+    assert "default" not in line
+    assert re.search(r"--allow-rejects\s+Load the good rows", line)
+
+
+PATHS = [p for p, _ in COMMANDS]
+FORMATTED = [p for p in PATHS if any("--format" in o.opts for o in _options(p))]
+
+
+@pytest.mark.parametrize(
+    ("path", "option", "choices"),
+    [
+        (("load",), "--mode", "[upsert|replace]"),
+        (("changes",), "--by", "[segment|csm]"),
+        *((p, "--format", "[table|") for p in FORMATTED),
+    ],
+)
+def test_choices_are_listed(path: tuple[str, ...], option: str, choices: str) -> None:
+    """An option with fixed choices lists them beside its name (--format: table|csv|json, or
+    table|json where CSV does not fit)."""
+    line = next(ln for ln in _help(path).splitlines() if re.match(rf"│ {option} ", ln))
+    assert choices in line
+
+
+def test_listing_commands_take_format() -> None:
+    """The listing commands all have --format (the choices test covers each of them)."""
+    assert {" ".join(p) for p in FORMATTED} >= {
+        "status",
+        "score",
+        "changes",
+        "thresholds show",
+        "thresholds calibrate",
+        "config show",
+    }
+
+
+DATE_FLAGS = {"--as-of", "--from", "--to", "--end"}
+
+
+def test_dates_read_as_dates() -> None:
+    """Every date option has metavar DATE and says its format, YYYY-MM-DD."""
+    found = 0
+    for path in PATHS:
+        for option in _options(path):
+            if DATE_FLAGS & set(option.opts):
+                found += 1
+                assert option.metavar == "DATE", (path, option.opts)
+                assert "YYYY-MM-DD" in option.help, (path, option.opts)
+                assert re.search(r"--\S+\s+DATE\s", _help(path))
+    assert found >= 7  # score, backfill (2), explain, calibrate, changes, sample generate
+
+
+def test_root_help_lists_commands_in_workflow_order() -> None:
+    """init, load, status, score, changes, thresholds ... config, demo, sample."""
+    text = _help(())
+    listed = re.findall(r"^│ ([a-z]+) ", text.split("Commands")[1], flags=re.MULTILINE)
+    first = ["init", "load", "status", "score", "changes", "thresholds"]
+    assert listed[: len(first)] == first
+    assert listed[-3:] == ["config", "demo", "sample"]  # setup and samples come last
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "choices"),
+    [("load", "--mode", "upsert|replace"), ("changes", "--by", "segment|csm")],
+)
+def test_readme_lists_the_same_choices(command: str, option: str, choices: str) -> None:
+    """The command reference shows a choice option with the choices its help lists."""
+    row = next(
+        line
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith(f"| `cstool {command} ")
+    )
+    assert f"{option} {choices.replace('|', chr(92) + '|')}" in row
+    assert f"[{choices}]" in _help((command,))

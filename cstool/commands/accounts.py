@@ -34,7 +34,8 @@ class ShowFormat(str, Enum):
 def show(
     account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
     as_of: Annotated[
-        date | None, date_option("--as-of", "Date to look from (default: latest usage day).")
+        date | None,
+        date_option("--as-of", "Date to look from, YYYY-MM-DD (default: latest usage day)."),
     ] = None,
     format: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ShowFormat.table

@@ -15,11 +15,15 @@ from cstool.schemas import LOAD_ORDER
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to create the workspace in.")
+    ],
     sample: Annotated[
         bool, typer.Option("--sample", help="Also copy the sample exports into data/.")
     ] = False,
-    company: Annotated[str, typer.Option(help="Company name written to cstool.yaml.")] = "Acme",
+    company: Annotated[
+        str, typer.Option(metavar="NAME", help="Company name written to cstool.yaml.")
+    ] = "Acme",
 ) -> None:
     """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/.
 
@@ -63,7 +67,10 @@ def load(
         ),
     ] = None,
     allow_rejects: Annotated[
-        bool, typer.Option(help="Load the good rows; write the bad ones to rejects/ (exit 4).")
+        bool,
+        typer.Option(
+            "--allow-rejects", help="Load the good rows; write the bad ones to rejects/ (exit 4)."
+        ),
     ] = False,
 ) -> None:
     """Validate a CSV export and load it into the workspace, all or nothing.

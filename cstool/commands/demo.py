@@ -13,9 +13,9 @@ from cstool.console import err, errors_to_exit, message
 
 
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path(
-        "cstool-demo"
-    ),
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder for the demo workspace.")
+    ] = Path("cstool-demo"),
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild a previous demo workspace.")
     ] = False,

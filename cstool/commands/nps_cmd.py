@@ -63,10 +63,10 @@ def nps(
         typer.Option(case_sensitive=False, help="Group by role, segment, CSM or quarter."),
     ] = None,
     start: Annotated[
-        date | None, date_option("--from", "First day (default: 89 days before --to).")
+        date | None, date_option("--from", "First day, YYYY-MM-DD (default: 89 days before --to).")
     ] = None,
     end: Annotated[
-        date | None, date_option("--to", "Last day (default: the latest response).")
+        date | None, date_option("--to", "Last day, YYYY-MM-DD (default: the latest response).")
     ] = None,
     format: FormatOpt = Format.table,
 ) -> None:
@@ -107,8 +107,10 @@ def comments(
         bool, typer.Option("--detractors", help="Only detractors' comments (scores 0-6).")
     ] = False,
     account: Annotated[str | None, typer.Option(help="Only this account's comments.")] = None,
-    start: Annotated[date | None, date_option("--from", "First day (default: any).")] = None,
-    end: Annotated[date | None, date_option("--to", "Last day (default: any).")] = None,
+    start: Annotated[
+        date | None, date_option("--from", "First day, YYYY-MM-DD (default: any).")
+    ] = None,
+    end: Annotated[date | None, date_option("--to", "Last day, YYYY-MM-DD (default: any).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N comments.")] = None,
     format: FormatOpt = Format.table,
 ) -> None:

@@ -16,16 +16,18 @@ app = typer.Typer(help="Generate realistic sample exports.", no_args_is_help=Tru
 
 @app.command("generate")
 def generate(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the CSV files to.")],
-    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 214,
-    days: Annotated[int, typer.Option(min=1, help="Days of usage history.")] = 120,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 7,
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write the CSV files to.")
+    ],
+    accounts: Annotated[int, typer.Option(min=1, metavar="N", help="Number of accounts.")] = 214,
+    days: Annotated[int, typer.Option(min=1, metavar="N", help="Days of usage history.")] = 120,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; same seed, same bytes.")] = 7,
     end: Annotated[
         date,
         typer.Option(
             parser=lambda value: parse_date("--end", value),
             metavar="DATE",
-            help="Last day of usage.",
+            help="Last day of usage, YYYY-MM-DD.",
         ),
     ] = date(2026, 11, 20),
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -38,7 +38,9 @@ thresholds_app = typer.Typer(
 )
 
 
-AsOf = Annotated[date | None, date_option("--as-of", "Score date (default: latest usage day).")]
+AsOf = Annotated[
+    date | None, date_option("--as-of", "Score date, YYYY-MM-DD (default: latest usage day).")
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 MEASURE_COLUMNS = ("deployment", "depth", "breadth")
 
@@ -90,7 +92,9 @@ def score(
             "descending (best first). Missing values go last.",
         ),
     ] = "account_id",
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most N rows.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Show at most N rows.")
+    ] = None,
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Store nothing (works on a read-only workspace).")
     ] = False,
@@ -171,12 +175,13 @@ def _band_summary(rows: list[Any]) -> None:
 def backfill(
     start: Annotated[
         date | None,
-        date_option("--from", "Earliest date to score (default: 8 weeks before --to)."),
+        date_option("--from", "Earliest date to score, YYYY-MM-DD (default: 8 weeks before --to)."),
     ] = None,
     end: Annotated[
-        date | None, date_option("--to", "Latest date to score (default: latest usage day).")
+        date | None,
+        date_option("--to", "Latest date to score, YYYY-MM-DD (default: latest usage day)."),
     ] = None,
-    every: Annotated[int, typer.Option(min=1, help="Days between snapshots.")] = 7,
+    every: Annotated[int, typer.Option(min=1, metavar="DAYS", help="Days between snapshots.")] = 7,
 ) -> None:
     """Store snapshots for --to, --to minus --every days, ... back to --from.
 
@@ -213,7 +218,9 @@ def backfill(
 
 @app.command("explain")
 def explain(
-    account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
+    account: Annotated[
+        str, typer.Argument(metavar="ACCOUNT", help="Account ID.", show_default=False)
+    ],
     as_of: AsOf = None,
 ) -> None:
     """Show the numbers behind an account's bands: users, windows, features, cut points.
@@ -390,12 +397,18 @@ def _fallback_caption(rows: list[dict[str, Any]], ws: Workspace) -> str | None:
 def changes(
     as_of: Annotated[
         date | None,
-        date_option("--as-of", "Snapshot date to look from (default: the latest snapshot)."),
+        date_option(
+            "--as-of", "Snapshot date to look from, YYYY-MM-DD (default: the latest snapshot)."
+        ),
     ] = None,
-    weeks: Annotated[int, typer.Option(min=1, help="Compare with this many weeks earlier.")] = 1,
-    by: Annotated[str, typer.Option(help="Group by segment or csm.")] = "segment",
+    weeks: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Compare with this many weeks earlier.")
+    ] = 1,
+    by: Annotated[
+        Literal["segment", "csm"], typer.Option(help="Group the moves by segment or by CSM.")
+    ] = "segment",
     limit: Annotated[
-        int | None, typer.Option(min=1, help="List at most N movers (worst first).")
+        int | None, typer.Option(min=1, metavar="N", help="List at most N movers (worst first).")
     ] = None,
     format: FormatOpt = Format.table,
 ) -> None:

@@ -53,7 +53,9 @@ def _text(column: str, value: Any, row: dict[str, Any]) -> str:
 @app.command("show")
 def show(
     account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
-    since: Annotated[date | None, date_option("--since", "Only entries on or after DATE.")] = None,
+    since: Annotated[
+        date | None, date_option("--since", "Only entries on or after this day, YYYY-MM-DD.")
+    ] = None,
     type: Annotated[
         str | None,
         typer.Option("--type", help="Only these types, e.g. call,meeting,band_change,nps."),
@@ -93,9 +95,9 @@ def add(
         str, typer.Option("--subject", help="One line: what it was about.", show_default=False)
     ],
     body: Annotated[str | None, typer.Option("--body", help="The details.")] = None,
-    day: Annotated[date | None, date_option("--date", "When it happened (default: today).")] = (
-        None
-    ),
+    day: Annotated[
+        date | None, date_option("--date", "When it happened, YYYY-MM-DD (default: today).")
+    ] = (None),
     author: Annotated[str | None, typer.Option("--author", help="Who wrote it.")] = None,
 ) -> None:
     """Add a call, meeting or note to an account's timeline.

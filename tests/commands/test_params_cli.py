@@ -1,25 +1,55 @@
-"""Shared parameters: every date option refuses a bad date with exit 1 and a plain message."""
+"""Shared parameters: every date option of every command refuses a bad date with exit 1."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+import typer.main
 from typer.testing import CliRunner
 
 from cstool.cli import app
 from cstool.workspace import init_workspace
 
-# Every command's date options, with the arguments the command needs besides.
-DATE_OPTIONS = [
-    (["score"], "--as-of"),
-    (["score", "backfill"], "--from"),
-    (["score", "backfill"], "--to"),
-    (["score", "explain", "A1"], "--as-of"),
-    (["thresholds", "calibrate"], "--as-of"),
-    (["changes"], "--as-of"),
-    (["sample", "generate", "out"], "--end"),
-]
+# The arguments a command needs besides its options.
+ARGUMENTS = {
+    ("score", "explain"): ["A1"],
+    ("sample", "generate"): ["out"],
+    ("account", "show"): ["A1"],
+    ("timeline",): ["A1"],
+    ("timeline", "show"): ["A1"],
+    ("timeline", "add"): ["A1", "--type", "note", "--subject", "Kick-off"],
+}
+
+
+def _date_options(command: Any, path: tuple[str, ...] = ()) -> list[tuple[list[str], str]]:
+    """(command words, flag) of every option of every command whose metavar is DATE."""
+    found = []
+    ctx = typer.Context(command)
+    for p in command.get_params(ctx):
+        if p.param_type_name == "option" and p.metavar == "DATE":
+            found.append(([*path, *ARGUMENTS.get(path, [])], p.opts[0]))
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _date_options(sub, (*path, name))
+    return found
+
+
+DATE_OPTIONS = _date_options(typer.main.get_command(app))
+
+
+def test_every_date_option_is_found() -> None:
+    """The walk reaches the date options of the adoption and sample commands."""
+    assert {(" ".join(c), f) for c, f in DATE_OPTIONS} >= {
+        ("score", "--as-of"),
+        ("score backfill", "--from"),
+        ("score backfill", "--to"),
+        ("score explain A1", "--as-of"),
+        ("thresholds calibrate", "--as-of"),
+        ("changes", "--as-of"),
+        ("sample generate out", "--end"),
+    }
 
 
 @pytest.mark.parametrize(("command", "flag"), DATE_OPTIONS, ids=lambda x: " ".join(x))
