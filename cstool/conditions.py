@@ -300,7 +300,8 @@ USER_VARIABLES = Catalogue(
             "enabled features of the account the user has not used in the breadth window",
         ),
     ],
-    reference="the README's Journeys section lists the recipient variables",
+    reference="the recipient variables are: user_id, account_id, email, first_name, last_name, "
+    "role, level, activated_at, is_advocate, unsubscribed, days_inactive, features_unused",
 )
 """The variables of recipient conditions (journeys' ``recipients:``)."""
 

@@ -129,8 +129,11 @@ def test_user_variables() -> None:
     assert USER_VARIABLES.compile("is_advocate and not unsubscribed").holds(
         {"is_advocate": True, "unsubscribed": False}
     )
-    with pytest.raises(ConditionError, match="unknown variable 'depth_band'"):
+    with pytest.raises(ConditionError, match="unknown variable 'depth_band'") as e:
         USER_VARIABLES.compile("depth_band == 'red'")
+    assert e.value.hint == "the recipient variables are: " + ", ".join(
+        v.name for v in USER_VARIABLES
+    )
 
 
 @pytest.mark.parametrize(
