@@ -274,10 +274,18 @@ class _Problems:
             heapq.heapreplace(self._heap, item)
         self.bad_records.setdefault(record, f"{column}: {message}" if column else message)
 
-    def add_rows(self, records: Any, column: str | None, messages: dict[int, str]) -> None:
-        """Add one problem per batch row index in ``messages``."""
+    def add_rows(
+        self,
+        records: Any,
+        column: str | None,
+        messages: dict[int, str],
+        about: Callable[[int], str | None] | None = None,
+    ) -> None:
+        """Add one problem per batch row index in ``messages``, each followed by whom it is
+        about (``about(row)``, as in "(user 'U3')") when that is known."""
         for i, message in messages.items():
-            self.add(int(records[i]), column, message)
+            who = about(i) if about is not None else None
+            self.add(int(records[i]), column, f"{message} ({who})" if who else message)
 
     def sample(self, column: str, values: list[str]) -> None:
         """Keep a few of a column's bad values, to fit the hint to them."""
@@ -467,6 +475,35 @@ def _sql_values(values: Any, in_key: bool) -> list[Any]:
     return ["" if v is None else v for v in out] if in_key else out
 
 
+class _Subject:
+    """Whom a batch's rows are about: the user (user_id) or else the account (account_id).
+
+    ``about(column)`` gives a function from a row to "user 'U3'", or None when the row has
+    neither or when the problem's column is the one that names them (its message shows the
+    value already). It reads cells only for rows with problems.
+    """
+
+    def __init__(self, frame: list[Any], header: _Header) -> None:
+        self.columns = [
+            (name, frame[header.canonical[name]], noun)
+            for name, noun in (("user_id", "user"), ("account_id", "account"))
+            if name in header.canonical
+        ]
+
+    def __call__(self, *columns: str | None) -> Callable[[int], str | None] | None:
+        if not self.columns:
+            return None
+
+        def who(row: int) -> str | None:
+            for name, cells, noun in self.columns:
+                value = (cells[row].as_py() or "").strip()
+                if value:
+                    return None if name in columns else f"{noun} {_show(value)}"
+            return None
+
+        return who
+
+
 class _Loader:
     """One load of one file; see the module docstring for the protocol."""
 
@@ -563,6 +600,7 @@ class _Loader:
             frame, recs = batch.columns, batch.records
             bad = np.zeros(len(recs), dtype=bool)
             parsed: dict[str, Parsed] = {}
+            about = _Subject(frame, header)
             for col in self.kind.columns:
                 if col.name in header.canonical:
                     cells = frame[header.canonical[col.name]]
@@ -573,24 +611,31 @@ class _Loader:
                 parsed[col.name] = _parse_column(
                     col, cells, self.date_format(col.name), self.numbers
                 )
-                problems.add_rows(recs, header.label(col.name), parsed[col.name].messages)
+                problems.add_rows(
+                    recs, header.label(col.name), parsed[col.name].messages, about(col.name)
+                )
                 problems.sample(col.name, parsed[col.name].samples)
                 bad |= parsed[col.name].bad
             for at in header.trailing:
-                bad |= self._check_trailing(frame[at], at, recs, problems)
-            if skip is not None:
-                # Records already known bad are left out before keys and features are taken.
-                bad |= np.isin(recs, skip)
-            bad |= self._check_references(parsed, refs, recs, problems, bad)
+                bad |= self._check_trailing(frame[at], at, recs, problems, about)
+            # Records already known bad (a pass that loads the good rows of a rejected file)
+            # are left out of keys and features. Every other row, even one that broke a rule,
+            # is still checked against the others, so one pass reports all of a file's
+            # problems.
+            skipped = np.isin(recs, skip) if skip is not None else np.zeros(len(recs), bool)
+            bad |= skipped
             ids = None
             if self.kind.name == "usage":
-                out, ids = self._usage_keys(parsed, recs, bad, problems)
+                out, ids = self._usage_keys(parsed, recs, skipped, problems, header, about)
                 bad |= out
             else:
-                bad |= self._generic_keys(parsed, recs, bad, keys.seen, keys.rejected, problems)
+                bad |= self._check_references(parsed, refs, recs, problems, header, about)
+                bad |= self._generic_keys(parsed, recs, bad, skipped, keys, problems, header, about)
             yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
 
-    def _check_trailing(self, cells: Any, at: int, recs: Any, problems: _Problems) -> Any:
+    def _check_trailing(
+        self, cells: Any, at: int, recs: Any, problems: _Problems, about: _Subject
+    ) -> Any:
         """Rows with a value under an empty header field that a trailing comma left."""
         import pyarrow.compute as pc
 
@@ -604,6 +649,7 @@ class _Loader:
                     filled,
                     lambda v: f"field {at + 1} holds {_show(v)}, but its header is empty",
                 ),
+                about(None),
             )
         return filled
 
@@ -628,27 +674,31 @@ class _Loader:
         refs: dict[str, Any],
         recs: Any,
         problems: _Problems,
-        bad: Any,
+        header: _Header,
+        about: _Subject,
     ) -> Any:
+        """Rows naming an account, user or opportunity that is not loaded (any row with a
+        value there, whatever else is wrong with it)."""
         import numpy as np
         import pyarrow.compute as pc
 
         out = np.zeros(len(recs), dtype=bool)
         for ref in self.kind.references:
-            if self.kind.name == "usage" or ref.column not in parsed:
+            if ref.column not in parsed:
                 continue
             values = parsed[ref.column].values
             known = _mask(pc.is_in(values, value_set=refs[ref.column]))
-            missing = _mask(pc.is_valid(values)) & ~known & ~bad
+            missing = _mask(pc.is_valid(values)) & ~known
             if missing.any():
                 problems.add_rows(
                     recs,
-                    ref.column,
+                    header.label(ref.column),
                     {
                         int(i): f"{ref.column} {_show(values[int(i)].as_py())} is not a known "
                         f"{ref.kind[:-1]}"
                         for i in np.flatnonzero(missing)
                     },
+                    about(ref.column),
                 )
                 out |= missing
         return out
@@ -658,36 +708,53 @@ class _Loader:
         parsed: dict[str, Any],
         recs: Any,
         bad: Any,
-        seen: dict[Any, int],
-        rejected: set[Any],
+        skipped: Any,
+        keys: _SeenKeys,
         problems: _Problems,
+        header: _Header,
+        about: _Subject,
     ) -> Any:
+        """Rows whose key repeats an earlier row's: every row whose key columns are sound
+        takes part, so a row with a bad value elsewhere still shows up as the first one."""
         import numpy as np
 
         # Keys as they are stored, so that they compare equal to the rows in the database
         # (a timestamp is text there) and two values stored alike count as duplicates.
         cols = [_sql_values(parsed[k].values, True) for k in self.kind.key]
-        keys = list(zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
+        key_bad = np.logical_or.reduce([parsed[k].bad for k in self.kind.key]) | skipped
+        rows = list(zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
         out = np.zeros(len(recs), dtype=bool)
-        label = ", ".join(self.kind.key)
-        for i, k in enumerate(keys):
-            if bad[i]:
+        label = ", ".join(header.label(k) for k in self.kind.key)
+        msgs: dict[int, str] = {}
+        for i, k in enumerate(rows):
+            if key_bad[i]:
+                # Still in the export: replace mode must not delete its stored row.
                 parts = k if isinstance(k, tuple) else (k,)
-                if all(v != "" for v in parts):
-                    rejected.add(k)
+                if bad[i] and all(v != "" for v in parts):
+                    keys.rejected.add(k)
                 continue
-            first = seen.setdefault(k, int(recs[i]))
+            first = keys.seen.setdefault(k, int(recs[i]))
             if first != recs[i]:
                 out[i] = True
-                problems.add(
-                    int(recs[i]), label, f"duplicate key {_show(k)}; first seen at record {first}"
-                )
+                msgs[i] = f"duplicate key {_show(k)}; first seen at record {first}"
+        if msgs:
+            problems.add_rows(recs, label, msgs, about(*self.kind.key))
         return out
 
     def _usage_keys(
-        self, parsed: dict[str, Parsed], recs: Any, bad: Any, problems: _Problems
+        self,
+        parsed: dict[str, Parsed],
+        recs: Any,
+        skipped: Any,
+        problems: _Problems,
+        header: _Header,
+        about: _Subject,
     ) -> tuple[Any, tuple[Any, Any, list[tuple[int, str]]]]:
-        """Resolve users and features to ids, check accounts, and pack the row keys."""
+        """Resolve users and features to ids, check accounts, and pack the row keys.
+
+        Each check takes every row whose values it needs are sound, whatever else is wrong
+        with the row, so that one pass finds every problem.
+        """
         import numpy as np
 
         assert self.usage is not None
@@ -695,19 +762,20 @@ class _Loader:
         users, accounts = parsed["user_id"].values, parsed["account_id"].values
         uid, acct_ok = u.users(users, accounts)
         out = np.zeros(len(recs), dtype=bool)
-        unknown = (uid < 0) & ~bad
+        user_ok = ~parsed["user_id"].bad
+        unknown = (uid < 0) & user_ok
         if unknown.any():
             problems.add_rows(
                 recs,
-                "user_id",
+                header.label("user_id"),
                 _explain(users, unknown, lambda v: f"user_id {_show(v)} is not a known user"),
             )
             out |= unknown
-        wrong = ~bad & ~unknown & ~acct_ok
+        wrong = user_ok & ~unknown & ~parsed["account_id"].bad & ~acct_ok
         if wrong.any():
             problems.add_rows(
                 recs,
-                "account_id",
+                header.label("account_id"),
                 {
                     int(i): f"account_id {_show(accounts[int(i)].as_py())} is not the account of "
                     f"user {_show(users[int(i)].as_py())} "
@@ -717,25 +785,27 @@ class _Loader:
             )
             out |= wrong
         day = parsed["date"].days
+        date_ok = ~parsed["date"].bad
         # Keys pack the day into 20 bits: dates from 1970 to 4840 (and usage before 1970
         # is not a thing).
-        outside = ~bad & ~out & ((day < 0) | (day >= 1 << 20))
+        outside = date_ok & ((day < 0) | (day >= 1 << 20))
         if outside.any():
             problems.add_rows(
                 recs,
-                "date",
+                header.label("date"),
                 _explain(parsed["date"].values, outside, lambda v: f"{v} is outside 1970..4840"),
+                about("date"),
             )
             out |= outside
-        ok = ~(bad | out)
-        fid, new_features = u.features(parsed["feature"].values, ok)
+        keyed = user_ok & ~unknown & date_ok & ~outside & ~parsed["feature"].bad & ~skipped
+        fid, new_features = u.features(parsed["feature"].values, keyed)
         packed = (day << (_UID_BITS + _FID_BITS)) | (uid << _FID_BITS) | fid
         # Duplicates inside this batch are found here; across batches at the end.
         dmask = np.zeros(len(recs), dtype=bool)
         if u.find is not None:
-            u.found(packed[ok], recs[ok])
+            u.found(packed[keyed], recs[keyed])
         else:
-            okpos = np.flatnonzero(ok)
+            okpos = np.flatnonzero(keyed)
             keys = packed[okpos]
             order = np.argsort(keys, kind="stable")
             sk = keys[order]
@@ -750,10 +820,13 @@ class _Loader:
                         "duplicate key (date, user_id, feature); first seen at record "
                         f"{int(recs[okpos[order[f]]])}"
                     )
-                problems.add_rows(recs, "date, user_id, feature", msgs)
+                problems.add_rows(recs, self._usage_key_label(header), msgs, about("date"))
                 out |= dmask
-            u.keys.add(packed[ok & ~dmask])
+            u.keys.add(packed[keyed & ~dmask])
         return out, (uid, fid, new_features)
+
+    def _usage_key_label(self, header: _Header) -> str:
+        return ", ".join(header.label(k) for k in self.kind.key)
 
     def _late_usage_duplicates(self, header: _Header, problems: _Problems) -> None:
         """Report keys repeated across batches, re-reading the file to name their records."""
@@ -764,12 +837,15 @@ class _Loader:
         self.usage.find = dups
         self.run(header, set(), write=False)
         self.usage.find = None
-        for _, seen in sorted(self.usage.hits.items(), key=lambda kv: kv[1][1]):
+        label = self._usage_key_label(header)
+        for key, seen in sorted(self.usage.hits.items(), key=lambda kv: kv[1][1]):
+            user = self.usage.user_of((key >> _FID_BITS) & ((1 << _UID_BITS) - 1))
             for rec in seen[1:]:
                 problems.add(
                     rec,
-                    "date, user_id, feature",
-                    f"duplicate key (date, user_id, feature); first seen at record {seen[0]}",
+                    label,
+                    "duplicate key (date, user_id, feature); first seen at record "
+                    f"{seen[0]} (user {_show(user)})",
                 )
 
     # ------------------------------------------------------------------------------------
@@ -1004,6 +1080,12 @@ class _UsageRefs:
         theirs = np.where(known, self.user_account[upos], -2)
         return uid, theirs == apos
 
+    def user_of(self, uid: int) -> str:
+        """The user_id of a user's id."""
+        import numpy as np
+
+        return str(self.user_ids[int(np.flatnonzero(self.user_uid == uid)[0])])
+
     def account_of(self, user_id: str) -> str | None:
         import numpy as np
 
@@ -1013,8 +1095,10 @@ class _UsageRefs:
         return None
 
     def features(self, names: Any, ok: Any) -> tuple[Any, list[tuple[int, str]]]:
-        """Feature ids per row, and the (id, name) of names first seen in this batch's good
-        rows, which the writer stores with the batch (the worker shares no list with it)."""
+        """Feature ids per row, and the (id, name) of names first seen in this batch's rows
+        marked ``ok``, which the writer stores with the batch (the worker shares no list with
+        it). A load that writes excludes the rows already known bad, so names only rejected
+        rows use are never stored."""
         import pyarrow as pa
         import pyarrow.compute as pc
 

@@ -256,6 +256,76 @@ BAD_INPUTS: dict[str, tuple[str, str | bytes, list[str]]] = {
             "duplicate key (date, user_id, feature); first seen at record 1"
         ],
     ),
+    # One pass finds every problem: a row that broke one rule is still checked for the others.
+    "bad_row_still_checked_for_duplicates": (
+        "accounts",
+        "account_id,name,arr\nA3,Gamma,x\nA3,Gamma again,1\n",
+        [
+            "2 problems in accounts.csv",
+            "accounts.csv: line 2 (record 1), column arr: 'x' is not a number (account 'A3')",
+            "accounts.csv: line 3 (record 2), column account_id: duplicate key 'A3'; first seen "
+            "at record 1",
+        ],
+    ),
+    "bad_row_still_checked_for_references": (
+        "users",
+        "user_id,account_id,is_advocate\nU3,A9,maybe\n",
+        [
+            "2 problems in users.csv",
+            "users.csv: line 2 (record 1), column is_advocate: 'maybe' is not true/false, yes/no, "
+            "y/n, t/f or 1/0 (user 'U3')",
+            "users.csv: line 2 (record 1), column account_id: account_id 'A9' is not a known "
+            "account (user 'U3')",
+        ],
+    ),
+    "usage_bad_row_still_checked_for_users": (
+        "usage",
+        USAGE + "2026-01-05,A1,U9,reports,-2\n",
+        [
+            "2 problems in usage.csv",
+            "usage.csv: line 2 (record 1), column events: '-2' is below the minimum 0 (user 'U9')",
+            "usage.csv: line 2 (record 1), column user_id: user_id 'U9' is not a known user",
+        ],
+    ),
+    "usage_bad_row_still_checked_for_duplicates": (
+        "usage",
+        USAGE + "2026-01-05,A2,U1,reports,x\n2026-01-05,A1,U1,reports,2\n",
+        [
+            "3 problems in usage.csv",
+            "usage.csv: line 2 (record 1), column events: 'x' is not a whole number (user 'U1')",
+            "usage.csv: line 2 (record 1), column account_id: account_id 'A2' is not the account "
+            "of user 'U1' ('A1')",
+            "usage.csv: line 3 (record 2), column date, user_id, feature: duplicate key (date, "
+            "user_id, feature); first seen at record 1 (user 'U1')",
+        ],
+    ),
+    "usage_bad_date_still_checked_for_accounts": (
+        "usage",
+        USAGE + "2026-13-01,A2,U1,reports,1\n",
+        [
+            "usage.csv: line 2 (record 1), column date: '2026-13-01' is not a date in the format "
+            "%Y-%m-%d (user 'U1')",
+            "usage.csv: line 2 (record 1), column account_id: account_id 'A2' is not the account "
+            "of user 'U1' ('A1')",
+        ],
+    ),
+    # Messages name the file's own header and whom the row is about.
+    "header_in_another_case_is_named": (
+        "accounts",
+        "Account_ID,Name,ARR\nA3,Gamma,x\nA3,Gamma,1\n",
+        [
+            "accounts.csv: line 2 (record 1), column ARR (arr): 'x' is not a number (account 'A3')",
+            "accounts.csv: line 3 (record 2), column Account_ID (account_id): duplicate key 'A3'",
+        ],
+    ),
+    "nps_row_names_its_user_else_its_account": (
+        "nps",
+        "response_id,date,account_id,user_id,score\nR1,2026-01-05,A1,U1,11\nR2,2026-01-05,A2,,-1\n",
+        [
+            "nps.csv: line 2 (record 1), column score: '11' is above the maximum 10 (user 'U1')",
+            "nps.csv: line 3 (record 2), column score: '-1' is below the minimum 0 (account 'A2')",
+        ],
+    ),
     "empty_file": ("accounts", b"", ["accounts.csv: the file is empty"]),
     "header_only": (
         "accounts",
@@ -321,6 +391,15 @@ BAD_INPUTS_WITH_SETTINGS: dict[str, tuple[str, str | bytes, dict[str, Any], list
         [
             "accounts.csv: line 3 (record 2), column licenses_purchased: '12,00' is not a whole "
             "number (decimal mark '.', thousands ',')"
+        ],
+    ),
+    "renamed_header_is_named": (
+        "accounts",
+        "account_id,name,Licenses\nA3,Gamma,-3\n",
+        {"exports": {"columns": {"Licenses": "licenses_purchased"}}},
+        [
+            "accounts.csv: line 2 (record 1), column Licenses (licenses_purchased): '-3' is below "
+            "the minimum 0 (account 'A3')"
         ],
     ),
     "date_format_already_set": (

@@ -390,7 +390,8 @@ def test_utf16_across_many_chunks_and_batches(
     with pytest.raises(InputError) as e:
         load(seeded, "usage", path, encoding="utf-16")
     assert [str(p) for p in e.value.problems] == [
-        "usage.csv: line 1202 (record 1201), column events: 'lots' is not a whole number"
+        "usage.csv: line 1202 (record 1201), column events: 'lots' is not a whole number "
+        "(user 'U1')"
     ]
     assert db_snapshot(seeded.db_path) == before
     path.write_bytes(text.encode("utf-16"))
@@ -408,7 +409,7 @@ def test_utf16_rejects_file_holds_the_bad_rows(ws: Workspace, write: Write) -> N
         load(ws, "accounts", path, encoding="utf-16", allow_rejects=True)
     with e.value.result.rejects_file.open(encoding="utf-8", newline="") as f:  # type: ignore[attr-defined]
         assert list(csv.reader(f))[1:] == [
-            ["4", "2", "arr: 'x' is not a number", "A2", "東京", "x"]
+            ["4", "2", "arr: 'x' is not a number (account 'A2')", "A2", "東京", "x"]
         ]
     assert rows(ws, "SELECT account_id, name FROM accounts") == [("A1", "Zoë\nCorp")]
 
@@ -642,7 +643,8 @@ def test_many_problems_keep_the_first_twenty_with_the_total(
     located = [str(p) for p in e.value.problems]
     assert located[0] == "a.csv: line 2 (record 1): has 4 fields, the header has 3"
     assert located[1] == (
-        "a.csv: line 3 (record 2), column licenses_purchased: '-1' is below the minimum 0"
+        "a.csv: line 3 (record 2), column licenses_purchased: '-1' is below the minimum 0 "
+        "(account 'A1')"
     )
     assert located[-1].startswith("a.csv: line 39 (record 38), ")
     assert db_snapshot(ws.db_path) == before
@@ -674,7 +676,7 @@ def test_problems_across_batches_have_exact_records(
         else:
             expected.append(
                 f"a.csv: line {line} (record {i + 1}), column licenses_purchased: "
-                "'-1' is below the minimum 0"
+                f"'-1' is below the minimum 0 (account 'A{i}')"
             )
     assert [str(p) for p in e.value.problems] == expected
 
@@ -708,7 +710,14 @@ def test_allow_rejects_loads_the_good_rows(ws: Workspace, write: Write) -> None:
     with rejects.open(encoding="utf-8", newline="") as f:
         assert list(csv.reader(f)) == [
             ["line", "record", "problem", "account_id", "name", "licenses_purchased"],
-            ["3", "2", "licenses_purchased: '-1' is below the minimum 0", "A2", "Beta\nCorp", "-1"],
+            [
+                "3",
+                "2",
+                "licenses_purchased: '-1' is below the minimum 0 (account 'A2')",
+                "A2",
+                "Beta\nCorp",
+                "-1",
+            ],
             ["6", "4", "has 4 fields, the header has 3", "A4", "Delta", "4", "surplus"],
         ]
     assert rows(ws, "SELECT account_id FROM accounts ORDER BY 1") == [("A1",), ("A3",), ("A5",)]
@@ -721,12 +730,12 @@ def test_allow_rejects_after_blank_lines(ws: Workspace, write: Write) -> None:
     with pytest.raises(PartialFailure) as e:
         load(ws, "accounts", path, allow_rejects=True)
     assert [str(p) for p in e.value.problems] == [
-        "a.csv: line 6 (record 2), column arr: 'x' is not a number",
+        "a.csv: line 6 (record 2), column arr: 'x' is not a number (account 'A2')",
         "a.csv: line 7 (record 3): has 4 fields, the header has 3",
     ]
     with e.value.result.rejects_file.open(encoding="utf-8", newline="") as f:  # type: ignore[attr-defined]
         assert list(csv.reader(f))[1:] == [
-            ["6", "2", "arr: 'x' is not a number", "A2", "Beta", "x"],
+            ["6", "2", "arr: 'x' is not a number (account 'A2')", "A2", "Beta", "x"],
             ["7", "3", "has 4 fields, the header has 3", "A3", "G", "1", "2"],
         ]
     assert rows(ws, "SELECT account_id FROM accounts") == [("A1",)]
@@ -766,6 +775,39 @@ def test_allow_rejects_with_small_batches(
     rejects = e.value.result.rejects_file  # type: ignore[attr-defined]
     with rejects.open(encoding="utf-8", newline="") as f:
         assert sorted(r[3] for r in list(csv.reader(f))[1:]) == sorted(bad)
+
+
+def test_allow_rejects_after_one_pass_rejects_a_bad_row_and_its_duplicate(
+    seeded: Workspace, write: Write
+) -> None:
+    """A bad row and a later row with its key are both rejected in one go; a feature name
+    only a rejected row uses is not stored."""
+    text = (
+        "date,account_id,user_id,feature,events\n"
+        "2026-01-05,A1,U1,reports,x\n"
+        "2026-01-05,A1,U1,reports,2\n"
+        "2026-01-06,A1,U1,reports,3\n"
+        "2026-01-06,A1,U1,lonely,-1\n"
+    )
+    with pytest.raises(PartialFailure) as e:
+        load(seeded, "usage", write("usage.csv", text), allow_rejects=True)
+    assert e.value.total == 3
+    assert [p.location.record for p in e.value.problems] == [1, 2, 4]
+    assert rows(seeded, "SELECT date, feature, events FROM usage_rows") == [
+        ("2026-01-06", "reports", 3)
+    ]
+    assert rows(seeded, "SELECT feature FROM feature_names") == [("reports",)]
+
+
+def test_allow_rejects_keeps_a_rejected_key_in_replace_mode(
+    seeded: Workspace, write: Write
+) -> None:
+    """Users whose rows were rejected (bad value, or a duplicate of one) are not deleted."""
+    text = "user_id,account_id,is_advocate\nU1,A1,perhaps\nU1,A1,yes\nU3,A2,no\n"
+    with pytest.raises(PartialFailure) as e:
+        load(seeded, "users", write("u.csv", text), mode="replace", allow_rejects=True)
+    assert e.value.result.rejected == 2  # type: ignore[attr-defined]
+    assert rows(seeded, "SELECT user_id FROM users ORDER BY 1") == [("U1",), ("U3",)]
 
 
 def test_rejected_rows_are_not_marked_inactive(ws: Workspace, write: Write) -> None:
@@ -879,7 +921,7 @@ def test_usage_duplicates_across_batches(
         load(seeded, "usage", write("usage.csv", text))
     assert (
         "usage.csv: line 2002 (record 2001), column date, user_id, feature: "
-        "duplicate key (date, user_id, feature); first seen at record 1"
+        "duplicate key (date, user_id, feature); first seen at record 1 (user 'U1')"
     ) in error_text(e.value)
     assert db_snapshot(seeded.db_path) == before
 
@@ -942,7 +984,7 @@ def test_usage_date_outside_the_packable_range_is_rejected(
     with pytest.raises(InputError) as e:
         load(seeded, "usage", path)
     assert [str(p) for p in e.value.problems] == [
-        "u.csv: line 2 (record 1), column date: 1969-12-31 is outside 1970..4840"
+        "u.csv: line 2 (record 1), column date: 1969-12-31 is outside 1970..4840 (user 'U1')"
     ]
     assert db_snapshot(seeded.db_path) == before
 

@@ -435,8 +435,10 @@ def test_many_problems_are_capped(
     assert result.exit_code == 1
     out = result.stderr.splitlines()
     assert out[0] == "Error: 50 problems in a.csv; nothing was loaded"
-    assert out[1] == "  a.csv: line 2 (record 1), column arr: 'x' is not a number"
-    assert out[20] == "  a.csv: line 59 (record 58), column arr: 'x' is not a number"
+    assert out[1] == "  a.csv: line 2 (record 1), column arr: 'x' is not a number (account 'A0')"
+    assert out[20] == (
+        "  a.csv: line 59 (record 58), column arr: 'x' is not a number (account 'A57')"
+    )
     assert out[21] == "  ... and 30 more"
     assert out[22].startswith("hint: fix the rows and load again, or pass --allow-rejects")
     assert len(out) == 23
@@ -457,7 +459,7 @@ def test_allow_rejects(cli: Cli, ws: Workspace, write: Write) -> None:
         "Loaded 3 accounts from a.csv (3 new, 0 updated, 0 unchanged, 2 rejected) in N s\n"
         f"Partly done: 2 of 5 rows rejected to rejects/accounts-{sha[:12]}.csv; "
         "the other rows are loaded\n"
-        "  a.csv: line 3 (record 2), column arr: 'lots' is not a number\n"
+        "  a.csv: line 3 (record 2), column arr: 'lots' is not a number (account 'A2')\n"
         "  a.csv: line 5 (record 4): has 2 fields, the header has 3\n"
         "hint: fix the rejected rows and load them again; the good rows are already loaded\n"
     )
@@ -465,7 +467,7 @@ def test_allow_rejects(cli: Cli, ws: Workspace, write: Write) -> None:
     assert [p.name for p in (ws.root / "rejects").iterdir()] == [rejects.name]
     assert rejects.read_text(encoding="utf-8") == (
         "line,record,problem,account_id,name,arr\n"
-        "3,2,arr: 'lots' is not a number,A2,Beta,lots\n"
+        "3,2,arr: 'lots' is not a number (account 'A2'),A2,Beta,lots\n"
         '5,4,"has 2 fields, the header has 3",A4,Delta\n'
     )
     status = json.loads(cli("-w", "ws", "status", "-f", "json").stdout)
