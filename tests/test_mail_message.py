@@ -351,6 +351,39 @@ def test_message_id_helper() -> None:
 
 
 def test_date_is_written_in_its_own_offset() -> None:
-    """The Date header keeps the ledger's offset, to the second."""
+    """The Date header keeps the ledger's offset, to the second, even for equal instants."""
     data = build(date=datetime(2024, 1, 2, 3, 4, 5, 999, tzinfo=UTC))
     assert b"Date: Tue, 02 Jan 2024 03:04:05 +0000\r\n" in data
+    same_instant = datetime(2024, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert b"Date: Tue, 02 Jan 2024 04:04:05 +0100\r\n" in build(date=same_instant)
+
+
+LOCAL_CHARS = st.sampled_from(
+    list("aZ09._-+=!#$%&'*/?^`{|}~\"(),:;<>@[\\] é東") + ["Info", "ABUSE"]
+)
+DOMAINS = st.one_of(
+    DOMAIN,
+    st.sampled_from(
+        ["x.test", "localhost", "a..b.com", "-a.com", "example", "EXAMPLE.COM", "[192.0.2.1]"]
+        + ["xn--zz.example", "ex_ample.com", "bücher.例え.jp", "a" * 63 + ".com", "b" * 64 + ".com"]
+        + [".".join(["abcdefghij" * 6] * 4)]  # long enough to hit the length limits
+    ),
+    st.text(st.sampled_from(list("ab.-é_1")), max_size=12),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(local=st.lists(LOCAL_CHARS, max_size=70).map("".join), domain=DOMAINS)
+def test_address_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    """Mailbox accepts exactly what email-validator accepts, normalised the same way."""
+    from email_validator import EmailNotValidError, validate_email
+
+    address = f"{local}@{domain}"
+    try:
+        want = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as e:
+        with pytest.raises(Rejected) as got:
+            Mailbox("", address)
+        assert got.value.reason == str(e)
+        return
+    assert Mailbox("", address).address == want.ascii_email
