@@ -6,7 +6,7 @@ Use it from the command line (``cstool --help``) or as a library::
     from cstool.ingest import load
 
     ws = open_workspace(Path("acme-cs"))
-    result = load(ws, "accounts", Path("acme-cs/data/accounts.csv"))
+    result = load(ws, "accounts", Path("acme-cs/data/accounts.csv"), now=datetime.now())
 """
 
 __version__ = "0.1.0"

@@ -207,7 +207,7 @@ def account_360(
     from cstool.store import accounts as accounts_db
     from cstool.store import adoption as scores_db
     from cstool.store import usage as usage_db
-    from cstool.store.core import day_date
+    from cstool.store.sql import day_date
 
     row = accounts_db.account(store.db, account_id)
     if row is None:

@@ -17,7 +17,6 @@ from cstool.commands import (
     nps_cmd,
     sample,
     score,
-    state,
     timeline_cmd,
 )
 
@@ -88,9 +87,8 @@ def root(
     ] = False,
 ) -> None:
     """Customer Success operations over local files."""
-    state.workspace = workspace
-    state.verbose = verbose
-    state.quiet = quiet
+    console.options.workspace = workspace
+    console.options.verbose = verbose
     console.options.quiet = quiet
 
 

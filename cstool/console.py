@@ -10,7 +10,9 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -44,11 +46,16 @@ class Format(str, Enum):
     json = "json"
 
 
-class _Options:
-    quiet = False
+@dataclass
+class Options:
+    """The global options given before the command; the root callback sets them."""
+
+    workspace: Path | None = None
+    verbose: int = 0
+    quiet: bool = False
 
 
-options = _Options()
+options = Options()
 
 
 def message(text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from cstool.errors import InputError
@@ -37,14 +38,32 @@ def mark(root: Path) -> None:
     (root / MARKER).write_text("built by cstool demo; `cstool demo --force` may delete it\n")
 
 
-def steps() -> list[list[str]]:
-    """The commands the demo runs inside the new workspace, in order."""
-    loads = [["load", kind, f"data/{kind}.csv"] for kind in LOAD_ORDER]
-    return [
-        *loads,
-        ["status"],
-        ["score", "backfill", "--every", "7"],
-        ["score", "--sort", "depth", "--limit", "10"],
-        ["score", "explain", "ACC-00001"],
-        ["changes", "--by", "segment", "--limit", "10"],
+@dataclass(frozen=True)
+class Step:
+    """One command of the demo: as a user types it inside the workspace, and as it runs."""
+
+    shown: tuple[str, ...]
+    args: tuple[str, ...]
+
+
+def steps(root: Path) -> list[Step]:
+    """The commands the demo runs to build and use the workspace at ``root``, in order.
+
+    Each runs with ``--workspace`` and its files named from ``root``, so neither the current
+    folder nor a CSTOOL_WORKSPACE in the environment (the user's real workspace) decides
+    where it reads or writes.
+    """
+    where = ("--workspace", str(root))
+    init = ("init", str(root), "--sample")
+    loads = [
+        Step(("load", k, f"data/{k}.csv"), (*where, "load", k, str(root / "data" / f"{k}.csv")))
+        for k in LOAD_ORDER
     ]
+    uses = [
+        ("status",),
+        ("score", "backfill", "--every", "7"),
+        ("score", "--sort", "depth", "--limit", "10"),
+        ("score", "explain", "ACC-00001"),
+        ("changes", "--by", "segment", "--limit", "10"),
+    ]
+    return [Step(init, init), *loads, *(Step(u, (*where, *u)) for u in uses)]

@@ -1163,13 +1163,15 @@ def load(
     encoding: str | None = None,
     delimiter: str | None = None,
     allow_rejects: bool = False,
-    now: datetime | None = None,
+    now: datetime,
     progress: Progress | None = None,
 ) -> LoadResult:
     """Validate ``path`` as a ``kind_name`` export and merge it into the workspace database.
 
     ``encoding`` and ``delimiter`` (a character, or tab) override the kind's settings in
     cstool.yaml.
+
+    ``now`` is the time the manifest records for the load (the core never reads the clock).
 
     Raises :class:`InputError` (nothing written) when the file has problems, or
     :class:`PartialFailure` (exit 4) with ``allow_rejects`` when some rows were rejected.
@@ -1235,7 +1237,7 @@ def _load_locked(
     header: _Header,
     mode: Mode,
     allow_rejects: bool,
-    now: datetime | None,
+    now: datetime,
     progress: Progress | None,
     started: float,
 ) -> LoadResult:
@@ -1460,8 +1462,8 @@ def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str, delimi
 _READING_DEFAULTS: dict[str, Any] = {"delimiter": ",", "thousands": None, "decimal": "."}
 
 
-def _record(r: LoadResult, mode: Mode, now: datetime | None, settings: str) -> LoadRecord:
-    stamp = (now or datetime.now()).replace(microsecond=0).isoformat()
+def _record(r: LoadResult, mode: Mode, now: datetime, settings: str) -> LoadRecord:
+    stamp = now.replace(microsecond=0).isoformat()
     return LoadRecord(
         r.kind,
         r.file,

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cstool import console
-from cstool.commands import state
 from cstool.workspace import Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -48,11 +47,8 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
     # The global options live in a module-level object that outlives one invocation.
-    monkeypatch.setattr(state, "workspace", None)
-    monkeypatch.setattr(state, "flags", {})
-    monkeypatch.setattr(state, "quiet", False)
-    monkeypatch.setattr(console.options, "quiet", False)
-    monkeypatch.setattr(state, "verbose", 0)
+    for name, value in vars(console.Options()).items():
+        monkeypatch.setattr(console.options, name, value)
 
 
 @pytest.fixture
@@ -81,7 +77,7 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 @pytest.fixture
 def seeded(ws: Workspace, tmp_path: Path) -> Workspace:
     """A workspace holding accounts A1, A2 and users U1 (of A1), U2 (of A2)."""
-    from cstool.ingest import load
+    from loading import load
 
     load(ws, "accounts", _write(tmp_path / "seed_accounts.csv", ACCOUNTS))
     load(ws, "users", _write(tmp_path / "seed_users.csv", USERS))

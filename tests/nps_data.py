@@ -23,8 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adoption_data import write_csv
+from loading import load
 
-from cstool.ingest import load
 from cstool.workspace import Workspace
 
 ACCOUNTS = [

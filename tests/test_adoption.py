@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 from adoption_data import D, ago, set_metrics, write_csv
+from loading import load
 
 from cstool import adoption
 from cstool.errors import InputError, UsageError
-from cstool.ingest import load
 from cstool.store import adoption as scores_db
 from cstool.workspace import Workspace, init_workspace
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from bad_inputs import BAD_INPUTS, BAD_INPUTS_WITH_SETTINGS
+from loading import load
 
 import cstool.csvfile
 import cstool.store.usage
 from cstool.errors import CstoolError, InputError, LockHeld, PartialFailure, UsageError
-from cstool.ingest import MAX_REPORTED, load
+from cstool.ingest import MAX_REPORTED
 from cstool.workspace import Workspace, open_workspace
 
 Write = Callable[[str, str | bytes], Path]

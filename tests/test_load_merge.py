@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loading import load
 
-from cstool.ingest import load
 from cstool.workspace import Workspace, init_workspace, open_workspace
 
 Write = Callable[[str, str | bytes], Path]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loading import load
 
 from cstool.csvfile import record_lines
 from cstool.errors import InputError, Location
-from cstool.ingest import load
 from cstool.workspace import init_workspace, open_workspace
 
 # Examples share the test's autouse isolation; each builds its own workspace in a temp dir.

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from adoption_data import write_csv
+from loading import load
 from nps_data import load_company
 
 from cstool import timeline
 from cstool.errors import InputError, NotFoundError, UsageError
-from cstool.ingest import load
 from cstool.store import Store
 from cstool.store import adoption as scores_db
 from cstool.workspace import Workspace

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cstool.console import message, options
 
 if TYPE_CHECKING:
     from cstool.workspace import Workspace
-
-
-@dataclass
-class State:
-    """Global options given before the command."""
-
-    workspace: Path | None = None
-    verbose: int = 0
-    quiet: bool = False
-    flags: dict[str, Any] = field(default_factory=dict)
-
-
-state = State()
 
 
 def workspace() -> Workspace:
     """Open the workspace chosen by the global options (flag > env > cwd walk)."""
     from cstool.workspace import open_workspace
 
-    ws = open_workspace(state.workspace, flags=state.flags)
-    if state.verbose:
-        from cstool.console import message
-
+    ws = open_workspace(options.workspace)
+    if options.verbose:
         message(f"workspace {ws.root} (config {ws.config_path.name}, database {ws.db_path.name})")
     return ws

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from cstool.commands import state, workspace
+from cstool.commands import workspace
 from cstool.commands.params import parse_delimiter, parse_encoding
-from cstool.console import Format, errors_to_exit, message, progress_bar, render
+from cstool.console import Format, errors_to_exit, message, options, progress_bar, render
 from cstool.schemas import LOAD_ORDER
 
 
@@ -102,7 +102,7 @@ def load(
 
 
 def _summary(r: Any) -> None:
-    if state.quiet:
+    if options.quiet:
         return
     if r.skipped:
         message(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from cstool.console import err, errors_to_exit, message
 
 
 def demo(
+    ctx: typer.Context,
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="Folder for the demo workspace.")
     ] = Path("cstool-demo"),
@@ -25,28 +25,18 @@ def demo(
     Example: cstool demo /tmp/acme-demo
     """
     from cstool import demo as core
-    from cstool.cli import app
 
     with errors_to_exit():
         root = core.prepare(directory, force=force)
-    run = [["init", str(root), "--sample"], *core.steps()]
-    here = Path.cwd()
-    try:
-        for i, args in enumerate(run):
-            err.print(f"\n[bold cyan]$ cstool {shlex.join(args)}[/]")
-            # Every step names the demo workspace, so a CSTOOL_WORKSPACE in the environment
-            # (the user's real workspace) is never the one written to.
-            where = [] if i == 0 else ["--workspace", str(root)]
-            try:
-                app([*where, *args], standalone_mode=False, prog_name="cstool")
-            except typer.Exit as e:
-                if e.exit_code:
-                    raise
-            if i == 0:
-                core.mark(root)
-                os.chdir(root)
-    finally:
-        os.chdir(here)
+    cstool = ctx.find_root().command
+    for i, step in enumerate(core.steps(root)):
+        err.print(f"\n[bold cyan]$ cstool {shlex.join(step.shown)}[/]")
+        # Not standalone, a step returns its exit code instead of ending the process.
+        code = cstool.main(list(step.args), standalone_mode=False, prog_name="cstool")
+        if isinstance(code, int) and code:
+            raise typer.Exit(code)
+        if i == 0:
+            core.mark(root)
     message(f"\nDemo workspace ready in {directory}. Try: cd {directory} && cstool status")
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from cstool.commands import state, workspace
+from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import (
     NONE,
@@ -17,6 +17,7 @@ from cstool.console import (
     band_text,
     errors_to_exit,
     message,
+    options,
     out,
     pct,
     progress_bar,
@@ -137,7 +138,7 @@ def score(
         )
     if rows and format is Format.table:
         _band_summary(rows)
-    if not state.quiet and not no_save:
+    if not options.quiet and not no_save:
         message(f"Stored the snapshot of {run.as_of} ({len(run.rows):,} accounts)")
 
 
@@ -331,7 +332,7 @@ def calibrate(
         warn(w)
     if cal.applied:
         message(f"Stored {len(cal.proposed)} sets of cut points calibrated on {cal.as_of}")
-    elif not state.quiet:
+    elif not options.quiet:
         message("Nothing stored; pass --apply to store these cut points")
 
 

@@ -4,6 +4,8 @@ Layout:
 
 - :mod:`cstool.store.core`: :class:`Store` (the shared connection ``db`` and its ``path``),
   opening and creating, ``migrate()`` and ``transaction()``. Re-exported here.
+- :mod:`cstool.store.sql`: what domain modules share: ``q()`` to quote a declared
+  identifier, and ``day_number()``/``day_date()``, how days are stored.
 - :mod:`cstool.store.migrations`: ``MIGRATIONS``, the one ordered, append-only list of
   schema migrations; ``PRAGMA user_version`` counts how many a database has seen.
 - One module per domain with that domain's tables and queries, as plain functions over a
@@ -31,6 +33,7 @@ Adding a domain (or a table to one):
 Identifiers in SQL come from declared schemas and constants, never from a file's data.
 """
 
-from cstool.store.core import EPOCH, Store, day_date, day_number, q, schema_version
+from cstool.store.core import Store, schema_version
+from cstool.store.sql import EPOCH, day_date, day_number, q
 
 __all__ = ["EPOCH", "Store", "day_date", "day_number", "q", "schema_version"]

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from cstool.schemas import KINDS
-from cstool.store.core import q
+from cstool.store.sql import q
 
 ACCOUNT_COLUMNS = (*KINDS["accounts"].column_names, "active")
 CONTACT_COLUMNS = ("user_id", "first_name", "last_name", "email", "role", "level", "is_advocate")

@@ -12,43 +12,11 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from cstool.errors import EnvironmentProblem, InputError
-
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(d: date) -> int:
-    """Days since 1970-01-01: how usage dates are stored."""
-    return (d - EPOCH).days
-
-
-def day_date(n: int) -> date:
-    """The date of a stored day number."""
-    return EPOCH + timedelta(days=int(n))
-
-
-def q(name: str) -> str:
-    """Quote an identifier that comes from the declared schemas (never from a file)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def merged_attributes(stored: str, new: str) -> str:
-    """SQL for a row's stored JSON ``attributes`` with new ones merged in.
-
-    A JSON merge patch: keys of ``new`` are added or updated, stored keys ``new`` does not
-    have are kept (an export without a column says nothing about it). The result is
-    minified JSON, as :func:`attributes_differ` compares it.
-    """
-    return f"json_patch(coalesce({stored}, '{{}}'), {new})"
-
-
-def attributes_differ(stored: str, new: str) -> str:
-    """SQL that is true when merging ``new`` into ``stored`` attributes would change them."""
-    return f"json(coalesce({stored}, '{{}}')) IS NOT {merged_attributes(stored, new)}"
+from cstool.store.migrations import MIGRATIONS
 
 
 def schema_version(db: sqlite3.Connection) -> int:
@@ -173,8 +141,6 @@ class Store:
         its folder: a database in a read-only folder is read as it is on disk. (Reading an
         older schema migrates it first, which does need write access.)
         """
-        from cstool.store.migrations import MIGRATIONS
-
         if not path.exists():
             raise InputError(
                 f"{path.name} is missing from the workspace",
@@ -222,8 +188,6 @@ class Store:
 
     def migrate(self) -> None:
         """Apply the migrations this database has not seen yet, each in a transaction."""
-        from cstool.store.migrations import MIGRATIONS
-
         version = schema_version(self.db)
         _refuse_newer(version, len(MIGRATIONS))
         for i, step in enumerate(MIGRATIONS[version:], start=version + 1):

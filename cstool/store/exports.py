@@ -15,7 +15,7 @@ from typing import Any
 from cstool.errors import InputError
 from cstool.schemas import KINDS, LOAD_ORDER, ExportKind
 from cstool.store import usage
-from cstool.store.core import attributes_differ, day_date, merged_attributes, q
+from cstool.store.sql import attributes_differ, day_date, merged_attributes, q
 
 # -- migrations ------------------------------------------------------------------------------
 

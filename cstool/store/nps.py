@@ -7,8 +7,8 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from cstool.store.core import day_number
 from cstool.store.exports import segment_column
+from cstool.store.sql import day_number
 
 # -- migrations ------------------------------------------------------------------------------
 

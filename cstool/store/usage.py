@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from cstool.store.core import attributes_differ, merged_attributes
+from cstool.store.sql import attributes_differ, merged_attributes
 
 # -- migrations ------------------------------------------------------------------------------
 

@@ -121,7 +121,8 @@ def _loaded_kind(result: Result) -> list[str]:
 @pytest.fixture
 def two(tmp_path: Path, write: Write) -> tuple[Path, Path]:
     """Two workspaces: 'one' holds accounts, 'two' holds nothing."""
-    from cstool.ingest import load
+    from loading import load
+
     from cstool.workspace import open_workspace
 
     init_workspace(tmp_path / "one")
@@ -497,7 +498,7 @@ def test_load_while_locked(cli: Cli, ws: Workspace, write: Write, db_snapshot: S
 @pytest.fixture
 def loaded_ws(seeded: Workspace, write: Write) -> tuple[Workspace, str]:
     """The seeded workspace plus three usage rows; returns it and the usage file's sha256."""
-    from cstool.ingest import load
+    from loading import load
 
     path = write(
         "usage.csv",

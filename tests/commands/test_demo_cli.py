@@ -48,3 +48,36 @@ def test_demo_never_writes_to_the_workspace_in_the_environment(
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "real" / "cstool.db").read_bytes() == before
     assert "Loaded 214 accounts" in result.stderr
+
+
+def test_demo_stops_at_a_failing_step_with_its_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that fails ends the demo with that step's exit code; later steps do not run."""
+    from cstool import demo as core
+
+    real = core.steps
+
+    def failing(root: Path) -> list[core.Step]:
+        init, *_ = real(root)
+        where = ("--workspace", str(root))
+        bad = ("score", "explain", "NOPE")
+        return [init, core.Step(bad, (*where, *bad)), core.Step(("status",), (*where, "status"))]
+
+    monkeypatch.setattr(core, "steps", failing)
+    result = CliRunner().invoke(app, ["demo", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "$ cstool score explain NOPE" in result.stderr
+    assert "$ cstool status" not in result.stderr
+
+
+def test_demo_shows_commands_as_typed_in_the_workspace_and_stays_in_the_folder(
+    tmp_path: Path,
+) -> None:
+    """The demo prints `cstool load accounts data/accounts.csv` and never changes folder."""
+    here = Path.cwd()
+    result = CliRunner().invoke(app, ["demo", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.stderr
+    assert Path.cwd() == here
+    assert "$ cstool load accounts data/accounts.csv\n" in result.stderr
+    assert "$ cstool status\n" in result.stderr

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 from adoption_data import ago, set_metrics, write_csv
+from loading import load
 from typer.testing import CliRunner, Result
 
 from cstool.cli import app
-from cstool.ingest import load
 from cstool.workspace import init_workspace, open_workspace
 
 THRESHOLD_COLUMNS = [
