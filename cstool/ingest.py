@@ -331,8 +331,8 @@ class NumberFormat:
         return f"^[+-]?{whole}(?:{d}[0-9]*)?(?:[eE][+-]?[0-9]+)?$"
 
     def describe(self) -> str:
-        marks = f"decimal mark {self.decimal!r}"
-        return marks + (f", thousands {self.thousands!r}" if self.thousands else "")
+        marks = f"written with decimal mark {self.decimal!r}"
+        return marks + (f" and thousands {self.thousands!r}" if self.thousands else "")
 
 
 def _mask(arr: Any) -> Any:
@@ -426,7 +426,7 @@ def _parse_column(
             if numbers.decimal != ".":
                 plain = pc.replace_substring(plain, numbers.decimal, ".")
             plain = pc.if_else(pa.array(shaped), plain, "x")
-            what += f" ({numbers.describe()})"
+            what += f" {numbers.describe()}"
         ok = _mask(pc.match_substring_regex(plain, pattern))
         bad = present & ~ok
         samples = [arr[int(i)].as_py().strip() for i in np.flatnonzero(bad)[:_SAMPLES]]

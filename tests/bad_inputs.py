@@ -374,8 +374,8 @@ BAD_INPUTS_WITH_SETTINGS: dict[str, tuple[str, str | bytes, dict[str, Any], list
         'account_id;name;arr\nA3;"Gamma; Inc";1.200,50\n\nA4;Delta;1,2,3\n',
         {"flags": {"delimiter": ";"}, "exports": {"decimal": ",", "thousands": "."}},
         [
-            "accounts.csv: line 4 (record 2), column arr: '1,2,3' is not a number "
-            "(decimal mark ',', thousands '.')"
+            "accounts.csv: line 4 (record 2), column arr: '1,2,3' is not a number written "
+            "with decimal mark ',' and thousands '.'"
         ],
     ),
     "tab_separated_with_too_many_fields": (
@@ -390,7 +390,7 @@ BAD_INPUTS_WITH_SETTINGS: dict[str, tuple[str, str | bytes, dict[str, Any], list
         {"exports": {"thousands": ","}},
         [
             "accounts.csv: line 3 (record 2), column licenses_purchased: '12,00' is not a whole "
-            "number (decimal mark '.', thousands ',')"
+            "number written with decimal mark '.' and thousands ','"
         ],
     ),
     "renamed_header_is_named": (

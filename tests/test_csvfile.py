@@ -151,3 +151,14 @@ def test_prescan_reads_utf16_as_text(tmp_path: Path) -> None:
     (tmp_path / "y.csv").write_bytes("a,b\n1,Zoë\n".encode("utf-16-be"))
     assert prescan(tmp_path / "y.csv", "utf-16").encoding == "utf-16-be"
     assert read_header(tmp_path / "y.csv", "utf-16-be") == ["a", "b"]
+
+
+def test_prescan_finds_an_unclosed_quote_between_semicolons(tmp_path: Path) -> None:
+    """With another delimiter, a quote opening a field after it is still found unclosed,
+    and a stray quote inside a field is still text."""
+    (tmp_path / "ok.csv").write_text('a;b\n1;27" screen\n2;"x;y"\n', encoding="utf-8")
+    assert prescan(tmp_path / "ok.csv", "utf-8", delimiter=";").size == 25
+    (tmp_path / "x.csv").write_text('a;b\n1;"ok"\n2;"open\n3;x\n', encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        prescan(tmp_path / "x.csv", "utf-8", delimiter=";")
+    assert str(e.value) == "x.csv: line 3: a quoted field that starts on this line is never closed"

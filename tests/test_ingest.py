@@ -515,6 +515,26 @@ def test_delimiters_and_number_formats(
     assert got[0][2:] == (1200.5, 1200)
 
 
+def test_allow_rejects_with_semicolons(ws: Workspace, write: Write) -> None:
+    """A semicolon-separated file's bad rows reach the rejects file field by field."""
+    ws = with_exports(ws, "accounts", {"delimiter": ";", "decimal": ","})
+    path = write("a.csv", 'account_id;name;arr\nA1;"Acme; Inc";1,5\nA2;Beta;1.5\n')
+    with pytest.raises(PartialFailure) as e:
+        load(ws, "accounts", path, allow_rejects=True)
+    with e.value.result.rejects_file.open(encoding="utf-8", newline="") as f:  # type: ignore[attr-defined]
+        assert list(csv.reader(f))[1:] == [
+            [
+                "3",
+                "2",
+                "arr: '1.5' is not a number written with decimal mark ',' (account 'A2')",
+                "A2",
+                "Beta",
+                "1.5",
+            ]
+        ]
+    assert rows(ws, "SELECT account_id, name, arr FROM accounts") == [("A1", "Acme; Inc", 1.5)]
+
+
 def test_reading_settings_are_part_of_the_fingerprint(ws: Workspace, write: Write) -> None:
     """The same file read with another delimiter or number format loads again; with the same
     settings (the flag equal to cstool.yaml) it is skipped."""
