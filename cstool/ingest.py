@@ -5,6 +5,12 @@ the kind's declared schema and written as they pass; the first problem stops the
 validation carries on to report every problem (up to a cap, with the total), and the
 transaction is rolled back, so the database is exactly as it was. With ``allow_rejects`` the
 load is run again skipping the bad records, which go to a rejects CSV with their reasons.
+
+A dry run takes the same passes over a store opened for reading, but where a load writes a
+batch it asks the store what writing it would change (:func:`cstool.store.exports.changes`,
+by the very condition the upsert updates on), so it needs no write access and writes no
+byte. A replace plans the same way first, inside its transaction, and refuses before
+writing when it would retire more than half of the active rows.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class LoadResult:
     deleted: int = 0
     seconds: float = 0.0
     skipped: bool = False
+    dry_run: bool = False
     rejects_file: Path | None = None
     sha256: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -531,7 +538,10 @@ class _Loader:
         self.export = cfg.export(kind.name)
         self.numbers = NumberFormat(self.export.thousands, self.export.decimal)
         self.default_date_format = cfg.date_format
+        # What the pass wrote (rows inserted or updated) or, counting, would write.
         self.changed = 0
+        self.new = 0
+        self.updated = 0
         self.usage: _UsageRefs | None = None
 
     def date_format(self, column: str) -> str:
@@ -539,9 +549,10 @@ class _Loader:
 
     # ------------------------------------------------------------------------------------
     def run(
-        self, header: _Header, exclude: set[int], write: bool
+        self, header: _Header, exclude: set[int], write: bool, count: bool = False
     ) -> tuple[_Problems, int, set[Any]]:
-        """One pass over the file: validate every batch, write the good rows while clean.
+        """One pass over the file: validate every batch, write the good rows while clean
+        (or with ``count``, count what writing them would change, writing nothing).
 
         Validation runs one batch ahead in a worker thread while this thread writes, so
         Arrow's parsing and checks overlap SQLite's inserts (both release the GIL).
@@ -565,8 +576,8 @@ class _Loader:
                 # A normal pass writes only while everything so far is clean; a pass that
                 # excludes known bad records writes every good row.
                 clean = problems.total == 0 and not reader.bad
-                if write and (clean or skip is not None):
-                    self._write(batch, header)
+                if (write or count) and (clean or skip is not None):
+                    self._apply(batch, header, write)
                 if self.progress:
                     self.progress("loading", batch.bytes_done, total)
         blank = len(header.trailing)
@@ -849,12 +860,13 @@ class _Loader:
                 )
 
     # ------------------------------------------------------------------------------------
-    def _write(self, batch: _Checked, header: _Header) -> None:
+    def _apply(self, batch: _Checked, header: _Header, write: bool) -> None:
+        """Write a batch's good rows, or (``write`` false) count what writing them would do."""
         import numpy as np
         import pyarrow as pa
 
         frame, parsed, good = batch.frame, batch.parsed, batch.good
-        if batch.ids is not None:
+        if write and batch.ids is not None:
             # Names first, even for a batch with no good rows left, since later batches use
             # the ids the checker gave them.
             usage.add_features(self.store.db, batch.ids[2])
@@ -885,6 +897,16 @@ class _Loader:
                     columns.append(attrs)
                 return zip(*columns, strict=True)
 
+            if not write:
+                self._counted(
+                    usage.changes(
+                        self.store.db,
+                        rows(),
+                        attributes=bool(header.extras),
+                        merge=self.mode == "upsert",
+                    )
+                )
+                return
             self.changed += usage.upsert(
                 self.store.db,
                 rows,
@@ -894,9 +916,18 @@ class _Loader:
             self.usage.widen(uid[events > 0], day[events > 0])
             return
         cols, table_rows, merge = self._table_rows(parsed, keep, attrs, bool(header.extras))
+        if not write:
+            self._counted(
+                exports.changes(self.store.db, self.kind, cols, table_rows, merge_attributes=merge)
+            )
+            return
         self.changed += exports.upsert(
             self.store.db, self.kind, cols, table_rows, merge_attributes=merge
         )
+
+    def _counted(self, found: tuple[int, int]) -> None:
+        self.new += found[0]
+        self.updated += found[1]
 
     def _table_rows(
         self, parsed: dict[str, Parsed], keep: Any, attrs: list[str | None], extras: bool
@@ -1163,13 +1194,18 @@ def load(
     encoding: str | None = None,
     delimiter: str | None = None,
     allow_rejects: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
     now: datetime,
     progress: Progress | None = None,
 ) -> LoadResult:
     """Validate ``path`` as a ``kind_name`` export and merge it into the workspace database.
 
     ``encoding`` and ``delimiter`` (a character, or tab) override the kind's settings in
-    cstool.yaml.
+    cstool.yaml. ``dry_run`` checks the file the same way and counts what loading it would
+    change, reading the store only (no write access needed, no manifest entry, no rejects
+    file). A replace that would retire more than half of the active rows is refused unless
+    ``force``.
 
     ``now`` is the time the manifest records for the load (the core never reads the clock).
 
@@ -1206,7 +1242,8 @@ def load(
     scan = prescan(path, enc, pre_progress, delimiter=sep)
     fields = read_header(path, scan.encoding, sep)
     header = map_header(kind, fields, cfg.columns, path.name, sep)
-    with ws.open_store(write=True) as store:
+    opts = _Options(mode, allow_rejects, dry_run, force)
+    with ws.open_store(write=not dry_run) as store:
         return _load_locked(
             ws,
             store,
@@ -1217,12 +1254,21 @@ def load(
             scan.encoding,
             sep,
             header,
-            mode,
-            allow_rejects,
+            opts,
             now,
             progress,
             started,
         )
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How to load: the mode, and the flags that change what a load may do."""
+
+    mode: Mode
+    allow_rejects: bool
+    dry_run: bool
+    force: bool
 
 
 def _load_locked(
@@ -1235,12 +1281,12 @@ def _load_locked(
     enc: str,
     sep: str,
     header: _Header,
-    mode: Mode,
-    allow_rejects: bool,
+    opts: _Options,
     now: datetime,
     progress: Progress | None,
     started: float,
 ) -> LoadResult:
+    mode = opts.mode
     last = exports.last_load(store.db, kind.name)
     settings = _settings_fingerprint(ws, kind, enc, sep)
     if (
@@ -1254,6 +1300,7 @@ def _load_locked(
             rows=last.rows,
             unchanged=last.rows,
             skipped=True,
+            dry_run=opts.dry_run,
             sha256=sha,
             seconds=time.perf_counter() - started,
         )
@@ -1265,29 +1312,20 @@ def _load_locked(
                 hint=f"load {ref.kind} first: cstool load {ref.kind} FILE",
             )
     loader = _Loader(ws, store, kind, path, enc, sep, mode, progress)
-    result = LoadResult(kind.name, label, sha256=sha)
+    result = LoadResult(kind.name, label, sha256=sha, dry_run=opts.dry_run)
+    # A dry run reads one snapshot and writes nothing; a load is one transaction.
+    unit = store.snapshot if opts.dry_run else store.transaction
     try:
-        with store.transaction():
-            before_rows = _prepare(store, kind, mode)
-            problems, result.rows, keys = loader.run(header, set(), write=True)
-            if problems.total:
-                raise _Rollback(problems)
-            if not result.rows:
-                # A header alone is a broken export, not "every row is gone": loading it
-                # would mark every account inactive, or empty the table in replace mode.
-                raise InputError(
-                    "the file has a header but no rows; nothing was loaded",
-                    location=Location(path.name, line=2),
-                    hint="export the file again with its rows",
-                )
-            _finish(store, kind, mode, keys, result, before_rows, loader.changed)
+        with unit():
+            _merge(store, loader, header, set(), result, opts, path)
             result.seconds = time.perf_counter() - started
-            exports.record_load(store.db, _record(result, mode, now, settings))
+            if not opts.dry_run:
+                exports.record_load(store.db, _record(result, mode, now, settings))
         return result
     except _Rollback as rb:
         problems = rb.problems
     located = _locate(path, enc, sep, problems)
-    if not allow_rejects:
+    if not opts.allow_rejects:
         shown = problems.total
         raise InputError(
             f"{shown:,} problem{'s' if shown != 1 else ''} in {path.name}; nothing was loaded",
@@ -1295,17 +1333,22 @@ def _load_locked(
             problems=located,
             total=problems.total,
         )
-    with store.transaction():
-        before_rows = _prepare(store, kind, mode)
-        loader.changed = 0
-        exclude = set(problems.bad_records)
-        _, result.rows, keys = loader.run(header, exclude, write=True)
-        result.rejected = len(exclude)
-        _finish(store, kind, mode, keys, result, before_rows, loader.changed)
+    with unit():
+        _merge(store, loader, header, set(problems.bad_records), result, opts, path)
         result.seconds = time.perf_counter() - started
-        exports.record_load(store.db, _record(result, mode, now, settings))
-    result.rejects_file = _write_rejects(ws, kind, path, enc, sep, header, problems, sha)
+        if not opts.dry_run:
+            exports.record_load(store.db, _record(result, mode, now, settings))
     result.problems = located
+    if opts.dry_run:
+        raise PartialFailure(
+            f"{result.rejected:,} of {result.rows:,} rows would be rejected; nothing was written",
+            result=result,
+            problems=located,
+            total=problems.total,
+            hint="fix the rows, or load with --allow-rejects to load the good ones and write "
+            "the bad ones to a rejects file",
+        )
+    result.rejects_file = _write_rejects(ws, kind, path, enc, sep, header, problems, sha)
     raise PartialFailure(
         f"{result.rejected:,} of {result.rows:,} rows rejected to "
         f"{ws.relative(result.rejects_file)}; the other rows are loaded",
@@ -1313,6 +1356,103 @@ def _load_locked(
         problems=located,
         total=problems.total,
         hint="fix the rejected rows and load them again; the good rows are already loaded",
+    )
+
+
+def _merge(
+    store: Store,
+    loader: _Loader,
+    header: _Header,
+    exclude: set[int],
+    result: LoadResult,
+    opts: _Options,
+    path: Path,
+) -> None:
+    """Merge the file into the store, skipping the records in ``exclude``; fill ``result``.
+
+    An upsert validates and writes in one pass. A dry run and a replace first count what
+    the merge would change (a dry run stops there); a replace then checks what it retires
+    and writes in a second pass. Runs inside the caller's transaction (or read snapshot).
+    """
+    kind, db = loader.kind, store.db
+    plan = opts.dry_run or opts.mode == "replace"
+    stored = exports.count(db, kind.name)
+    active = exports.active(db, kind) if kind.snapshot and opts.mode == "replace" else stored
+    loader.changed = loader.new = loader.updated = 0
+    problems, result.rows, keys = loader.run(header, exclude, write=not plan, count=plan)
+    if not exclude:
+        if problems.total:
+            raise _Rollback(problems)
+        if not result.rows:
+            # A header alone is a broken export, not "every row is gone": loading it
+            # would mark every account inactive, or empty the table in replace mode.
+            raise InputError(
+                "the file has a header but no rows; nothing was loaded",
+                location=Location(path.name, line=2),
+                hint="export the file again with its rows",
+            )
+    result.rejected = len(exclude)
+    if not plan:
+        result.inserted = exports.count(db, kind.name) - stored
+        result.updated = loader.changed - result.inserted
+    else:
+        result.inserted, result.updated = loader.new, loader.updated
+    result.unchanged = result.rows - result.rejected - result.inserted - result.updated
+    gone: list[tuple[Any, ...]] = []
+    if opts.mode == "replace":
+        if kind.storage == "compact":
+            # Every stored row the file does not have goes; the others matched one of its rows.
+            result.deleted = stored - result.updated - result.unchanged
+        else:
+            gone = exports.retiring(db, kind, keys)
+            if kind.snapshot:
+                result.deactivated = len(gone)
+            else:
+                result.deleted = len(gone)
+        _refuse_mass_retire(kind, result, active, opts, path)
+    if opts.dry_run:
+        return
+    if opts.mode == "replace":
+        if kind.storage == "compact":
+            exports.clear(db, kind)
+        loader.changed = 0
+        again, rows, _ = loader.run(header, exclude, write=True)
+        if (again.total, rows) != (problems.total, result.rows):
+            # Counted on one file, written from another: roll it all back.
+            raise InputError(
+                f"{path.name} changed while it was being loaded; nothing was loaded",
+                location=Location(path.name),
+                hint="load it again once it is written completely",
+            )
+        if gone:
+            exports.retire(db, kind, gone)
+    if kind.storage == "compact" and opts.mode == "upsert" and result.updated:
+        # An update may have turned a user's only activity into events = 0, which widening
+        # cannot undo; rebuilding is a single scan and only happens when rows changed.
+        usage.rebuild_user_activity(db)
+
+
+def _refuse_mass_retire(
+    kind: ExportKind, result: LoadResult, active: int, opts: _Options, path: Path
+) -> None:
+    """Refuse a replace that retires more than half of the active rows, unless forced: a
+    file that is not the full export it claims to be (a filtered report, a wrong file)."""
+    retired = result.deactivated + result.deleted
+    if opts.force or retired * 2 <= active:
+        return
+    share = 100 * retired / active
+    pct = f"{share:.0f}%" if round(share) > 50 else f"{share:.1f}%"
+    what = (
+        f"mark {retired:,} of {active:,} active {kind.label} inactive"
+        if kind.snapshot
+        else f"delete {retired:,} of {active:,} {kind.label}"
+    )
+    raise InputError(
+        f"--mode replace would {what} ({pct}); nothing was loaded",
+        location=Location(path.name),
+        hint=f"if {path.name} is the full export, pass --force to load it anyway "
+        "(--dry-run --force shows everything it would change); to merge a partial export, "
+        "load it with --mode upsert",
     )
 
 
@@ -1403,41 +1543,10 @@ def _number_fits(value: str, numbers: NumberFormat, whole: bool) -> bool:
     return bool(re.fullmatch(_WHOLE if whole else _NUMBER, plain))
 
 
-def _prepare(store: Store, kind: ExportKind, mode: Mode) -> int:
-    """Start of a merge inside the transaction: replace mode empties usage first."""
-    if mode == "replace" and kind.name == "usage":
-        exports.clear(store.db, kind)
-    return exports.count(store.db, kind.name)
-
-
 class _Rollback(Exception):
     def __init__(self, problems: _Problems) -> None:
         super().__init__("validation failed")
         self.problems = problems
-
-
-def _finish(
-    store: Store,
-    kind: ExportKind,
-    mode: Mode,
-    keys: set[Any],
-    result: LoadResult,
-    before_rows: int,
-    changed: int,
-) -> None:
-    """Count what the merge changed, then deactivate or delete what the file no longer has."""
-    result.inserted = exports.count(store.db, kind.name) - before_rows
-    result.updated = changed - result.inserted
-    result.unchanged = result.rows - result.rejected - result.inserted - result.updated
-    if kind.snapshot and mode == "replace":
-        # A full export: accounts it no longer has are marked inactive, never deleted.
-        result.deactivated = exports.deactivate_missing(store.db, kind, keys)
-    elif mode == "replace" and kind.name != "usage":
-        result.deleted = exports.delete_missing(store.db, kind, keys)
-    if kind.name == "usage" and result.updated:
-        # An update may have turned a user's only activity into events = 0, which widening
-        # cannot undo; rebuilding is a single scan and only happens when rows changed.
-        usage.rebuild_user_activity(store.db)
 
 
 def _settings_fingerprint(ws: Workspace, kind: ExportKind, encoding: str, delimiter: str) -> str:

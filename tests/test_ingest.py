@@ -166,10 +166,11 @@ def test_replace_refuses_to_orphan_usage(
 
 
 def test_replace_usage_empties_it_first(seeded: Workspace, write: Write) -> None:
-    """Replacing usage leaves exactly the file's rows."""
+    """Replacing usage leaves exactly the file's rows (forced: it deletes every stored row)."""
     load(seeded, "usage", write("u1.csv", usage_csv(3, {"U1": "A1", "U2": "A2"}, 2)))
     text = "date,account_id,user_id,feature,events\n2026-02-01,A1,U1,reports,4\n"
-    load(seeded, "usage", write("u2.csv", text), mode="replace")
+    r = load(seeded, "usage", write("u2.csv", text), mode="replace", force=True)
+    assert (r.inserted, r.updated, r.unchanged, r.deleted) == (1, 0, 0, 12)
     assert rows(seeded, "SELECT * FROM usage_rows") == [("2026-02-01", "A1", "U1", "reports", 4)]
 
 

@@ -139,7 +139,13 @@ def test_new_attribute_keys_are_added_to_stored_ones(ws: Workspace, write: Write
 def test_replace_takes_the_file_as_the_whole_truth(ws: Workspace, write: Write) -> None:
     """--mode replace empties the columns and drops the attributes the file does not have."""
     load(ws, "accounts", write("full.csv", FULL))
-    r = load(ws, "accounts", write("r.csv", "account_id,name,Tier\nA1,Acme,Gold\n"), mode="replace")
+    r = load(
+        ws,
+        "accounts",
+        write("r.csv", "account_id,name,Tier\nA1,Acme,Gold\n"),
+        mode="replace",
+        force=True,  # it retires two of three accounts
+    )
     assert (r.updated, r.unchanged, r.deactivated) == (1, 0, 2)
     assert stored(ws)["A1"] == ("Acme", None, None, None, 1, {"Tier": "Gold"})
     assert stored(ws)["A2"][4] == 0

@@ -72,10 +72,26 @@ def load(
             "--allow-rejects", help="Load the good rows; write the bad ones to rejects/ (exit 4)."
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the file and report what loading it would change; write nothing "
+            "(works on a read-only workspace).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Let --mode replace retire more than half of the active rows."
+        ),
+    ] = False,
 ) -> None:
     """Validate a CSV export and load it into the workspace, all or nothing.
 
     Example: cstool load accounts data/accounts.csv
+
+    Example: cstool load accounts data/accounts.csv --mode replace --dry-run
     """
     from cstool.errors import PartialFailure
     from cstool.ingest import load as load_file
@@ -92,6 +108,8 @@ def load(
                     encoding=encoding,
                     delimiter=delimiter,
                     allow_rejects=allow_rejects,
+                    dry_run=dry_run,
+                    force=force,
                     now=datetime.now(),
                     progress=bar,
                 )
@@ -106,7 +124,20 @@ def _summary(r: Any) -> None:
         return
     if r.skipped:
         message(
-            f"Unchanged: {r.file} was already loaded as {r.kind} ({r.rows:,} rows); nothing to do"
+            f"{'Dry run: ' if r.dry_run else 'Unchanged: '}{r.file} was already loaded as "
+            f"{r.kind} ({r.rows:,} rows); nothing to do"
+        )
+        return
+    from cstool.schemas import KINDS
+
+    loaded = r.rows - r.rejected
+    noun = _noun(loaded, KINDS[r.kind].label)
+    if r.dry_run:
+        rejected = f", {r.rejected:,} rejected" if r.rejected else ""
+        message(
+            f"Dry run: {r.file} would load {loaded:,} {noun} ({r.inserted:,} new, "
+            f"{r.updated:,} updated, {r.unchanged:,} unchanged, "
+            f"{r.deactivated + r.deleted:,} retired{rejected}); nothing was written"
         )
         return
     extra = ""
@@ -116,10 +147,6 @@ def _summary(r: Any) -> None:
         extra += f", {r.deleted:,} deleted"
     if r.rejected:
         extra += f", {r.rejected:,} rejected"
-    from cstool.schemas import KINDS
-
-    loaded = r.rows - r.rejected
-    noun = _noun(loaded, KINDS[r.kind].label)
     message(
         f"Loaded {loaded:,} {noun} from {r.file} ({r.inserted:,} new, "
         f"{r.updated:,} updated, {r.unchanged:,} unchanged{extra}) in {r.seconds:.1f} s"

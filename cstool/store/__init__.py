@@ -19,6 +19,10 @@ the workspace lock. Callers own transactions::
     with ws.open_store(write=True) as store, store.transaction():
         exports.upsert(store.db, kind, columns, rows)
 
+A reader that runs several queries which must agree holds ``store.snapshot()``, a read
+transaction that writes nothing. A dry run asks what a write would change without writing:
+``exports.changes`` counts by the very condition ``exports.upsert`` updates on.
+
 Adding a domain (or a table to one):
 
 1. Write ``cstool/store/<domain>.py``: a migration function creating its tables

@@ -218,3 +218,14 @@ class Store:
             raise
         else:
             self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the database as it was when the
+        first one ran, whatever other processes commit meanwhile. Writes nothing."""
+        self.db.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")

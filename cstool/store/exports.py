@@ -7,6 +7,7 @@ file's headers. A kind with ``storage == "compact"`` (usage) keeps its rows in t
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from cstool.errors import InputError
 from cstool.schemas import KINDS, LOAD_ORDER, ExportKind
 from cstool.store import usage
-from cstool.store.sql import attributes_differ, day_date, merged_attributes, q
+from cstool.store.sql import attributes_differ, count_changes, day_date, merged_attributes, q
 
 # -- migrations ------------------------------------------------------------------------------
 
@@ -210,35 +211,50 @@ def upsert(
     return db.total_changes - before
 
 
-def deactivate_missing(db: sqlite3.Connection, kind: ExportKind, keys: Iterable[str]) -> int:
-    """Mark rows of a snapshot kind inactive when their key is not in ``keys``."""
-    (key,) = kind.key
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS loaded_keys (k TEXT PRIMARY KEY)")
-    db.execute("DELETE FROM loaded_keys")
-    db.executemany("INSERT OR IGNORE INTO loaded_keys VALUES (?)", ((k,) for k in keys))
-    cur = db.execute(
-        f"UPDATE {q(kind.name)} SET active = 0 WHERE active = 1"
-        f" AND {q(key)} NOT IN (SELECT k FROM loaded_keys)"
-    )
-    db.execute("DELETE FROM loaded_keys")
-    return int(cur.rowcount)
+def changes(
+    db: sqlite3.Connection,
+    kind: ExportKind,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    merge_attributes: bool = True,
+) -> tuple[int, int]:
+    """How many of ``rows`` :func:`upsert` would insert and how many it would update, by the
+    same rule, without writing (a dry run)."""
+    cols = list(columns)
+    if kind.snapshot:
+        cols.append("active")
+        rows = (tuple(r) + (1,) for r in rows)
+    differs = _differs(kind, cols, "n", merge_attributes)
+    return count_changes(db, kind.name, cols, kind.key, differs, rows)
 
 
-def delete_missing(db: sqlite3.Connection, kind: ExportKind, keys: Iterable[Any]) -> int:
-    """Delete rows whose key is not in ``keys`` (replace mode), refusing to orphan usage."""
-    cols = [f"k{i}" for i in range(len(kind.key))]
-    db.execute("DROP TABLE IF EXISTS temp.loaded_keys")
-    db.execute(
-        f"CREATE TEMP TABLE loaded_keys ({', '.join(cols)}, PRIMARY KEY ({', '.join(cols)}))"
-    )
-    rows = (k if isinstance(k, tuple) else (k,) for k in keys)
-    db.executemany(f"INSERT OR IGNORE INTO loaded_keys VALUES ({', '.join('?' * len(cols))})", rows)
-    match = " AND ".join(f"l.k{i} = t.{q(c)}" for i, c in enumerate(kind.key))
-    gone = f"NOT EXISTS (SELECT 1 FROM loaded_keys l WHERE {match})"
-    if kind.name == "users":
+def active(db: sqlite3.Connection, kind: ExportKind) -> int:
+    """How many stored rows of a kind are active: all of them but inactive accounts."""
+    where = " WHERE active = 1" if kind.snapshot else ""
+    return int(db.execute(f"SELECT COUNT(*) FROM {q(kind.name)}{where}").fetchone()[0])
+
+
+def retiring(
+    db: sqlite3.Connection, kind: ExportKind, keys: Iterable[Any]
+) -> list[tuple[Any, ...]]:
+    """The active stored rows (keys as tuples) that a replace by a file with ``keys`` retires.
+
+    Reads only. Refuses users whose usage would be orphaned, as the replace itself would.
+    """
+    have = {k if isinstance(k, tuple) else (k,) for k in keys}
+    cols = ", ".join(q(k) for k in kind.key)
+    where = " WHERE active = 1" if kind.snapshot else ""
+    gone = [
+        tuple(r)
+        for r in db.execute(f"SELECT {cols} FROM {q(kind.name)}{where} ORDER BY {cols}")
+        if tuple(r) not in have
+    ]
+    if kind.name == "users" and gone:
         n = db.execute(
-            f"SELECT COUNT(*) FROM users t WHERE {gone}"
-            " AND EXISTS (SELECT 1 FROM usage u WHERE u.uid = t.uid LIMIT 1)"
+            "SELECT COUNT(*) FROM users WHERE user_id IN (SELECT value FROM json_each(?))"
+            " AND uid IN (SELECT uid FROM usage)",
+            (json.dumps([k for (k,) in gone]),),
         ).fetchone()[0]
         if n:
             raise InputError(
@@ -246,9 +262,21 @@ def delete_missing(db: sqlite3.Connection, kind: ExportKind, keys: Iterable[Any]
                 f"{'have' if n != 1 else 'has'} usage rows",
                 hint="load users with --mode upsert, or replace usage first",
             )
-    cur = db.execute(f"DELETE FROM {q(kind.name)} AS t WHERE {gone}")
-    db.execute("DROP TABLE temp.loaded_keys")
-    return int(cur.rowcount)
+    return gone
+
+
+def retire(db: sqlite3.Connection, kind: ExportKind, keys: Sequence[tuple[Any, ...]]) -> int:
+    """Retire the rows with ``keys`` (from :func:`retiring`), in the caller's transaction:
+    accounts are marked inactive, never deleted (their history stays); others are deleted."""
+    match = " AND ".join(f"{q(k)} = ?" for k in kind.key)
+    sql = (
+        f"UPDATE {q(kind.name)} SET active = 0 WHERE {match}"
+        if kind.snapshot
+        else f"DELETE FROM {q(kind.name)} WHERE {match}"
+    )
+    before = db.total_changes
+    db.executemany(sql, keys)
+    return db.total_changes - before
 
 
 # -- reading ---------------------------------------------------------------------------------

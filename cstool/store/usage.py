@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from cstool.store.sql import attributes_differ, merged_attributes
+from cstool.store.sql import attributes_differ, count_changes, merged_attributes
 
 # -- migrations ------------------------------------------------------------------------------
 
@@ -137,6 +137,32 @@ def upsert(
         f"{insert} ON CONFLICT (day, uid, fid) DO UPDATE SET {sets} WHERE {differs}", rows()
     )
     return db.total_changes - before
+
+
+def changes(
+    db: sqlite3.Connection,
+    rows: Iterable[Sequence[Any]],
+    *,
+    attributes: bool,
+    merge: bool,
+) -> tuple[int, int]:
+    """How many usage rows (day, uid, fid, events[, attributes]) would be inserted and how
+    many would change an existing row, without writing (a dry run).
+
+    ``merge`` compares as :func:`upsert` writes (attributes merged); without it, as a
+    replace writes (the row as it is, no attributes when ``attributes`` is false).
+    """
+    cols = ["day", "uid", "fid", "events"] + (["attributes"] if attributes else [])
+    differs = "t.events IS NOT n.events"
+    if attributes:
+        differs += " OR " + (
+            attributes_differ("t.attributes", "n.attributes")
+            if merge
+            else "t.attributes IS NOT n.attributes"
+        )
+    elif not merge:
+        differs += " OR t.attributes IS NOT NULL"
+    return count_changes(db, "usage", cols, ("day", "uid", "fid"), differs, rows)
 
 
 def widen_user_activity(db: sqlite3.Connection, spans: Iterable[tuple[int, int, int]]) -> None:
