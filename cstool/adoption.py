@@ -1078,7 +1078,9 @@ def changes(
             m.measure,
         )
     )
-    ordered = sorted(groups.values(), key=lambda x: (_last_if_none(x.group), x.measure))
+    ordered = sorted(
+        groups.values(), key=lambda x: (_last_if_none(x.group), MEASURES.index(x.measure))
+    )
     return Changes(d, then, by, ordered, movers, warnings)
 
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cstool.errors import CstoolError
 
@@ -111,18 +112,175 @@ def plain_cell(column: str, value: Any, row: dict[str, Any]) -> str:
     return NONE if value is None else escape(str(value))
 
 
+Kind = Literal["id", "number", "band", "text", "prose", "path"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: the row key it shows, how its cells read, and how it gives way
+    when the terminal is narrow.
+
+    ``kind``: "id", "number" (right-aligned) and "band" cells never wrap and are never cut;
+    "text" is shortened with an ellipsis, "prose" (comments, notes) wraps onto more lines,
+    and "path" is shortened from the left (``…/outbox/x.csv``), each down to ``min_width``
+    (default: its header, or 10 if wider). When even that does not fit, columns with a
+    ``priority`` are dropped, lowest first; a column without one always stays. Dropped
+    columns are named under the table.
+    """
+
+    key: str
+    header: str | None = None
+    kind: Kind = "text"
+    priority: int | None = None
+    min_width: int | None = None
+
+    @property
+    def title(self) -> str:
+        return self.key if self.header is None else self.header
+
+
+def _edges(n: int) -> int:
+    """Columns a table spends besides its cells: padding of 1 each side and n + 1 rules."""
+    return 3 * n + 1
+
+
+def _fit(
+    columns: Sequence[Column], natural: list[int], least: list[int], width: int
+) -> tuple[list[int], list[int]]:
+    """The columns kept (indices) and their widths, so that the table fits ``width``.
+
+    Text, prose and path columns give way first, down to their least width: those with the
+    lowest priority first, then those without one, most to spare first. Then columns with a
+    priority are dropped, lowest first, and the rest laid out again.
+    """
+    kept = list(range(len(columns)))
+    while True:
+        widths = {i: natural[i] for i in kept}
+        excess = sum(widths.values()) + _edges(len(kept)) - width
+        while excess > 0:
+            slack = [i for i in kept if widths[i] > least[i]]
+            if not slack:
+                break
+            # Low-value columns give way first: by priority, then the one with most to spare.
+            give = min(
+                slack,
+                key=lambda i: (
+                    columns[i].priority is None,
+                    columns[i].priority or 0,
+                    least[i] - widths[i],
+                    -i,
+                ),
+            )
+            widths[give] -= 1
+            excess -= 1
+        droppable = [i for i in kept if columns[i].priority is not None]
+        if excess <= 0 or not droppable:
+            return kept, [widths[i] for i in kept]
+        # Lowest priority first; of equals, the rightmost.
+        kept.remove(min(droppable, key=lambda i: (columns[i].priority, -i)))
+
+
+def _widest_line(text: Text) -> int:
+    return max((line.cell_len for line in text.split("\n")), default=0)
+
+
+def shorten_left(text: Text, width: int) -> Text:
+    """A path cut from the left to ``width`` cells at a folder boundary: ``…/outbox/x.csv``."""
+    if text.cell_len <= width:
+        return text
+    plain = text.plain
+    for i, ch in enumerate(plain):
+        if ch in "/\\" and len(plain) - i + 1 <= width:
+            return Text("…") + text[i:]
+    return Text("…") + text[len(plain) - (width - 1) :]
+
+
+def fit_table(
+    rows: Sequence[Mapping[str, str | Text]],
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    width: int | None = None,
+) -> Table:
+    """A Rich table of ``rows`` (cells as Rich markup or Text, by column key) that fits
+    ``width`` (default: the terminal's, 80 when piped) by the rules of :class:`Column`.
+
+    Identifiers and numbers are never wrapped or cut: a table that cannot fit even with
+    every droppable column gone is drawn wider than the terminal rather than cut.
+    """
+    width = width or out.width
+    cells = [
+        [
+            c if isinstance(c, Text) else Text.from_markup(c)
+            for c in (r.get(k.key, "") for k in columns)
+        ]
+        for r in rows
+    ]
+    natural, least = [], []
+    for j, col in enumerate(columns):
+        head = Text.from_markup(col.title).cell_len
+        wide = max([head, *(_widest_line(row[j]) for row in cells)])
+        natural.append(wide)
+        if col.kind in ("text", "prose", "path"):
+            floor = col.min_width if col.min_width is not None else max(head, 10)
+            least.append(min(wide, floor))
+        else:
+            least.append(wide)
+    kept, widths = _fit(columns, natural, least, width)
+    needed = sum(widths) + _edges(len(kept))
+    dropped = [columns[j].title for j in range(len(columns)) if j not in kept]
+    if dropped:
+        hidden = f"[dim]{escape(', '.join(dropped))}: not shown at this width[/]"
+        caption = hidden if caption is None else f"{caption}\n{hidden}"
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        header_style="bold",
+        # Wider than the terminal only when ids and numbers alone do not fit: never cut them.
+        width=needed if needed > width else None,
+    )
+    for j, w in zip(kept, widths, strict=True):
+        col = columns[j]
+        prose = col.kind == "prose"
+        table.add_column(
+            col.title,
+            width=w,
+            no_wrap=not prose,
+            overflow="fold" if prose else "ellipsis",
+            justify="right" if col.kind == "number" else "left",
+        )
+    for row in cells:
+        table.add_row(
+            *[
+                shorten_left(row[j], w) if columns[j].kind == "path" else row[j]
+                for j, w in zip(kept, widths, strict=True)
+            ]
+        )
+    return table
+
+
 def render(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[str],
     fmt: Format,
     *,
+    table: Sequence[Column] | None = None,
     title: str | None = None,
     caption: str | None = None,
     cell: Callable[[str, Any, dict[str, Any]], str] | None = None,
     headers: dict[str, str] | None = None,
     nowrap: Sequence[str] = (),
 ) -> None:
-    """Print rows as a Rich table, CSV or JSON (CSV/JSON carry raw values, no markup)."""
+    """Print rows as a table, CSV or JSON.
+
+    CSV and JSON carry the raw values of ``columns`` (no markup; empty or null when missing).
+    The table shows ``table`` columns (default: ``columns``, numbers as "number", those in
+    ``nowrap`` as "id", the rest as "prose", headed by ``headers``), each cell made by
+    ``cell(key, value, row)`` (default :func:`plain_cell`) and fitted by :func:`fit_table`.
+    """
     if fmt is Format.json:
         sys.stdout.write(
             json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2, ensure_ascii=False)
@@ -139,26 +297,25 @@ def render(
             )
         )
         return
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption=caption,
-        caption_justify="left",
-        header_style="bold",
-    )
-    for c in columns:
-        numeric = any(isinstance(r.get(c), int | float) for r in rows) or c in ("rows", "active")
-        table.add_column(
-            (headers or {}).get(c, c),
-            no_wrap=c in nowrap,
-            # A long word (a path, an id) folds onto the next line rather than being cut.
-            overflow="ellipsis" if c in nowrap else "fold",
-            justify="right" if numeric else "left",
-        )
+    if table is None:
+        table = [
+            Column(
+                c,
+                (headers or {}).get(c),
+                "number" if _numeric(rows, c) else "id" if c in nowrap else "prose",
+            )
+            for c in columns
+        ]
     show = cell or plain_cell
-    for r in rows:
-        table.add_row(*[show(c, r.get(c), r) for c in columns])
-    out.print(table)
+    shown = [{col.key: show(col.key, r.get(col.key), r) for col in table} for r in rows]
+    out.print(fit_table(shown, table, title=title, caption=caption))
+
+
+def _numeric(rows: Sequence[dict[str, Any]], column: str) -> bool:
+    values = [r.get(column) for r in rows if r.get(column) is not None]
+    return bool(values) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
 
 
 # Typer's type names for parameters without a metavar, as help shows them instead.

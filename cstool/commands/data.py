@@ -10,7 +10,7 @@ import typer
 
 from cstool.commands import workspace
 from cstool.commands.params import parse_delimiter, parse_encoding
-from cstool.console import Format, errors_to_exit, message, options, progress_bar, render
+from cstool.console import Column, Format, errors_to_exit, message, options, progress_bar, render
 from cstool.schemas import LOAD_ORDER
 
 
@@ -172,6 +172,17 @@ STATUS_COLUMNS = [
 ]
 
 
+# At 80 columns the file shortens from the left, then the sha256 goes, then the load time.
+STATUS_TABLE = [
+    Column("kind", kind="id"),
+    Column("rows", kind="number"),
+    Column("active", kind="number"),
+    Column("loaded", "last load", "id", priority=2),
+    Column("file", kind="path", min_width=16),
+    Column("sha256", kind="id", priority=1),
+]
+
+
 def status(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
@@ -196,14 +207,17 @@ def status(
         r["active"] = "" if r["active"] is None else f"{r['active']:,}"
         # To the minute, so that the table fits a 100-column terminal (JSON has seconds).
         r["loaded"] = (r["last_loaded_at"] or "").replace("T", " ")[:16]
-        r["dates"] = f"{r['first_date']} .. {r['last_date']}" if r["first_date"] else ""
+    # Only dated kinds have a date range: said under the table rather than in a column.
+    dates = [
+        f"{r['kind']} dates {r['first_date']} .. {r['last_date']}" for r in rows if r["first_date"]
+    ]
     render(
         rows,
-        ["kind", "rows", "active", "loaded", "file", "sha256", "dates"],
+        STATUS_COLUMNS,
         format,
+        table=STATUS_TABLE,
         title=f"Workspace {ws.root.name}",
-        headers={"loaded": "last load", "dates": "usage dates"},
-        nowrap=("kind", "rows", "active", "loaded", "sha256"),
+        caption="; ".join(dates) or None,
     )
 
 

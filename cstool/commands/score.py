@@ -13,9 +13,11 @@ from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import (
     NONE,
+    Column,
     Format,
     band_text,
     errors_to_exit,
+    fit_table,
     message,
     options,
     out,
@@ -44,6 +46,15 @@ AsOf = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 MEASURE_COLUMNS = ("deployment", "depth", "breadth")
+# The score table at 80 columns: names shorten first, then the CSM goes, then the segment;
+# ids and measures always stay whole.
+SCORE_TABLE = [
+    Column("account_id", "account", "id"),
+    Column("name"),
+    Column("segment", priority=2),
+    Column("csm", priority=1),
+    *(Column(m, kind="band") for m in MEASURE_COLUMNS),
+]
 
 
 @contextmanager
@@ -57,8 +68,9 @@ def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
     from rich.markup import escape
 
     if column in MEASURE_COLUMNS and f"{column}_band" in row:
+        # Padded so that percentages line up on the right and band words on the left.
         band = row[f"{column}_band"]
-        return f"{pct(value)} {band_text(band)}" if band else pct(value)
+        return f"{pct(value):>6} {band_text(band)}" if band else f"{pct(value):>6}"
     if column.endswith("_band"):
         return band_text(value)
     if column in ("band", "value"):
@@ -132,9 +144,9 @@ def score(
             [r.as_dict() for r in shown],
             columns,
             format,
+            table=SCORE_TABLE + ([Column("composite", kind="number")] if run.composite else []),
             cell=_cell,
             title=f"Adoption on {run.as_of} ({len(shown):,} of {len(run.rows):,} accounts)",
-            nowrap=(*MEASURE_COLUMNS, "composite"),
         )
     if rows and format is Format.table:
         _band_summary(rows)
@@ -158,18 +170,21 @@ def _no_match(run: Any, segment: str | None, csm: str | None, band: str | None) 
 
 
 def _band_summary(rows: list[Any]) -> None:
-    from rich.table import Table
-
     from cstool.bands import BANDS
 
-    t = Table(title="Accounts per band", title_justify="left", header_style="bold")
-    t.add_column("measure")
-    for b in (*BANDS, None):
-        t.add_column(band_text(b), justify="right")
-    for m in MEASURE_COLUMNS:
-        counts = [sum(1 for r in rows if getattr(r, f"{m}_band") == b) for b in (*BANDS, None)]
-        t.add_row(m, *[f"{c:,}" for c in counts])
-    out.print(t)
+    columns = [Column("measure", kind="id")]
+    columns += [Column(b or "n/a", band_text(b), "number") for b in (*BANDS, None)]
+    counts = [
+        {
+            "measure": m,
+            **{
+                b or "n/a": f"{sum(1 for r in rows if getattr(r, f'{m}_band') == b):,}"
+                for b in (*BANDS, None)
+            },
+        }
+        for m in MEASURE_COLUMNS
+    ]
+    out.print(fit_table(counts, columns, title="Accounts per band"))
 
 
 @app.command("backfill")
@@ -233,7 +248,6 @@ def explain(
     with errors_to_exit(), _store(write=False) as (ws, store):
         e = adoption.explain(store, ws.resolved.config, account, as_of)
     from rich.markup import escape
-    from rich.table import Table
 
     out.print(
         f"[bold]{escape(e.account_id)}[/] {escape(e.name)}  segment "
@@ -250,36 +264,38 @@ def explain(
         f"{escape(', '.join(e.features_used) or 'none')}"
     )
     out.print(f"features not used: {escape(', '.join(e.features_unused) or 'none')}")
-    t = Table(header_style="bold", caption_justify="left")
-    for c in (
-        "measure",
-        "value",
-        "band",
-        "week before",
-        "c20",
-        "c40",
-        "c60",
-        "c80",
-        "cut points from",
-    ):
-        t.add_column(c)
-    for m in e.measures:
-        cuts = m.cuts.cuts if m.cuts else (None,) * 4
-        t.add_row(
-            m.measure,
-            pct(m.value),
-            band_text(m.band),
-            band_text(m.band_week_before),
-            *[pct(c) for c in cuts],
-            _source(m.cuts),
-        )
-    if any(m.cuts and m.cuts.segment == adoption.ALL_SEGMENTS for m in e.measures):
-        t.caption = adoption.fallback_note(ws.resolved.config.metrics)
-    out.print(t)
+    rows = [
+        {
+            "measure": m.measure,
+            "value": _cell(m.measure, m.value, {f"{m.measure}_band": m.band}),
+            "before": band_text(m.band_week_before),
+            "cuts": NONE if m.cuts is None else _cut_points(m.cuts.cuts),
+            "from": _source(m.cuts),
+        }
+        for m in e.measures
+    ]
+    fallback = any(m.cuts and m.cuts.segment == adoption.ALL_SEGMENTS for m in e.measures)
+    note = adoption.fallback_note(ws.resolved.config.metrics) if fallback else None
+    out.print(fit_table(rows, EXPLAIN_TABLE, caption=note))
+
+
+# At 80 columns the source shortens, then last week's band goes.
+EXPLAIN_TABLE = [
+    Column("measure", kind="id"),
+    Column("value", kind="band"),
+    Column("before", "last week", "band", priority=1),
+    Column("cuts", "c20 c40 c60 c80 (%)", "id"),
+    Column("from"),
+]
+
+
+def _cut_points(cuts: Any) -> str:
+    """Cut points as percentages without the sign (the header says %), aligned: " 33.3 100.0"."""
+    return " ".join(f"{c * 100:5.1f}" for c in cuts)
 
 
 def _source(cuts: Any) -> str:
-    """Where an account's cut points come from, as explain shows it."""
+    """Where an account's cut points come from: its segment, all accounts or cstool.yaml."""
     from rich.markup import escape
 
     from cstool.adoption import ALL_SEGMENTS
@@ -287,10 +303,10 @@ def _source(cuts: Any) -> str:
     if cuts is None:
         return NONE
     if cuts.source == "override":
-        return "override in cstool.yaml"
+        return "cstool.yaml"
     if cuts.segment == ALL_SEGMENTS:
         return "all accounts"
-    return escape(f"{cuts.segment} ({cuts.source})")
+    return escape(cuts.segment + (" (proposed)" if cuts.source == "proposed" else ""))
 
 
 @thresholds_app.command("calibrate")
@@ -311,7 +327,7 @@ def calibrate(
     if format is not Format.json:
 
         def cuts(xs: list[float]) -> str:
-            return " ".join(pct(x) if format is Format.table else repr(x) for x in xs)
+            return _cut_points(xs) if format is Format.table else " ".join(repr(x) for x in xs)
 
         for r in rows:
             r["current"] = None if r["current"] is None else cuts(r["current"])
@@ -322,10 +338,10 @@ def calibrate(
         rows,
         ["segment", "measure", "n", "current", "proposed", "before", "after"],
         format,
-        title=f"Cut points from the data of {cal.as_of} (c20 c40 c60 c80; accounts per band "
-        "green lime yellow orange red n/a)",
+        table=CALIBRATE_TABLE,
+        title=f"Cut points from the data of {cal.as_of}: c20 c40 c60 c80 in %, and accounts "
+        "per band green lime yellow orange red n/a",
         cell=lambda c, v, r: str(v) if c in ("before", "after") else _threshold_cell(c, v, r),
-        nowrap=("segment", "measure", "n"),
         caption=_fallback_caption(rows, ws),
     )
     for w in cal.warnings:
@@ -334,6 +350,18 @@ def calibrate(
         message(f"Stored {len(cal.proposed)} sets of cut points calibrated on {cal.as_of}")
     elif not options.quiet:
         message("Nothing stored; pass --apply to store these cut points")
+
+
+# At 80 columns the counts before go first, then the current cut points.
+CALIBRATE_TABLE = [
+    Column("segment", min_width=12),  # "all accounts" whole
+    Column("measure", kind="id"),
+    Column("n", kind="number"),
+    Column("current", kind="id", priority=2),
+    Column("proposed", kind="id"),
+    Column("before", kind="id", priority=1),
+    Column("after", kind="id"),
+]
 
 
 def _counts(c: dict[str, int]) -> str:
@@ -369,10 +397,22 @@ def show(format: FormatOpt = Format.table) -> None:
         rows,
         adoption.THRESHOLD_COLUMNS,
         format,
+        table=THRESHOLDS_TABLE,
         title="Band cut points",
         cell=_threshold_cell,
         caption=_fallback_caption(rows, ws),
     )
+
+
+# At 80 columns the calibration date goes first, then the number of accounts.
+THRESHOLDS_TABLE = [
+    Column("segment", min_width=12),  # "all accounts" whole
+    Column("measure", kind="id"),
+    *(Column(c, kind="number") for c in ("c20", "c40", "c60", "c80")),
+    Column("n", kind="number", priority=2),
+    Column("calibrated_on", "calibrated", "id", priority=1),
+    Column("applies"),
+]
 
 
 def _threshold_cell(column: str, value: Any, row: dict[str, Any]) -> str:
@@ -435,29 +475,47 @@ def changes(
         "change",
     ]
     movers = [m.as_dict() for m in ch.movers[:limit]]
-    if format is Format.table:
-        from rich.table import Table
-
-        t = Table(
-            title=f"Band moves by {ch.by}, {ch.compared_to} -> {ch.as_of}",
-            title_justify="left",
-            header_style="bold",
-        )
-        for c in ("group", "measure", "accounts", "up", "down"):
-            t.add_column(c, justify="right" if c in ("accounts", "up", "down") else "left")
-        for g in ch.groups:
-            t.add_row(
-                g.group, g.measure, f"{g.accounts:,}", f"[green]{g.up:,}[/]", f"[red]{g.down:,}[/]"
-            )
-        out.print(t)
     title = f"Movers, worst drops first ({len(movers):,} of {len(ch.movers):,})"
     if format is Format.table:
+        _group_moves(ch)
         # One column per move reads better in a terminal than four.
         for m in movers:
             m["band"] = f"{band_text(m['band_before'])} -> {band_text(m['band_after'])}"
-            m["value"] = f"{pct(m['before'])} -> {pct(m['after'])}"
-        cols = ["group", "account_id", "name", "measure", "band", "value", "change"]
-    render(movers, cols, format, cell=_cell, title=title, nowrap=("band", "value", "change"))
+            m["value"] = f"{pct(m['before']):>6} -> {pct(m['after']):>6}"
+    render(movers, cols, format, table=_movers_table(ch.by), cell=_cell, title=title)
+
+
+def _movers_table(by: str) -> list[Column]:
+    """At 80 columns names shorten first, then the change count goes, then the group."""
+    return [
+        Column("account_id", "account", "id"),
+        Column("name"),
+        Column("group", by, priority=2),
+        Column("measure", kind="id"),
+        Column("band", kind="band"),
+        Column("value", kind="band"),
+        Column("change", kind="number", priority=1),
+    ]
+
+
+def _group_moves(ch: Any) -> None:
+    """The table of accounts moving up and down, per group and measure."""
+    from rich.markup import escape
+
+    rows = [
+        {
+            "group": NONE if g.group is None else escape(g.group),
+            "measure": g.measure,
+            "accounts": f"{g.accounts:,}",
+            "up": f"[green]{g.up:,}[/]",
+            "down": f"[red]{g.down:,}[/]",
+        }
+        for g in ch.groups
+    ]
+    columns = [Column("group", ch.by), Column("measure", kind="id")]
+    columns += [Column(c, kind="number") for c in ("accounts", "up", "down")]
+    title = f"Band moves by {ch.by}, {ch.compared_to} -> {ch.as_of}"
+    out.print(fit_table(rows, columns, title=title))
 
 
 def register(app_root: typer.Typer) -> None:

@@ -572,8 +572,35 @@ def test_status_table(cli: Cli, ws: Workspace, write: Write) -> None:
         rf"│ accounts +│ +2 │ +2 │ \d{{4}}-\d\d-\d\d \d\d:\d\d │ a\.csv +│ {sha[:12]} │",
         result.stdout,
     )
+    assert "not shown" not in result.stdout
     assert sha not in result.stdout
     assert "\x1b[" not in result.stdout
+
+
+def test_status_at_80_columns_shortens_paths_from_the_left(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long path keeps its end (…/exports/a.csv); the sha256 goes; numbers stay whole."""
+    from rich.cells import cell_len
+
+    deep = tmp_path / "shared" / "customer-success" / "2026" / "weekly" / "exports"
+    deep.mkdir(parents=True)
+    (deep / "a.csv").write_text("account_id,name\nA1,Acme\nA2,Beta\n", encoding="utf-8")
+    usage = "date,account_id,user_id,feature,events\n2026-01-02,A1,U1,reports,1\n"
+    (tmp_path / "u.csv").write_text("user_id,account_id\nU1,A1\n", encoding="utf-8")
+    (tmp_path / "g.csv").write_text(usage, encoding="utf-8")
+    for kind, path in (("accounts", deep / "a.csv"), ("users", "u.csv"), ("usage", "g.csv")):
+        assert cli("-w", "ws", "load", kind, str(path)).exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("-w", "ws", "status")
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    accounts = next(line for line in lines if line.startswith("│ accounts "))
+    cell = [c.strip() for c in accounts.strip("│").split("│")][-1]
+    assert cell.startswith("…/") and cell.endswith("/exports/a.csv")
+    assert str(deep / "a.csv").endswith(cell[1:])
+    assert "sha256: not shown at this width" in lines
+    assert lines[-2] == "usage dates 2026-01-02 .. 2026-01-02"
 
 
 def test_status_of_a_new_workspace(cli: Cli, ws: Workspace) -> None:

@@ -337,22 +337,19 @@ def test_explain_shows_the_numbers_behind_the_bands(shop: Path) -> None:
         if line.startswith("│")
         for cells in [[c.strip() for c in line.strip("│").split("│")]]
     }
+    # One row per measure: value and band, last week's band, c20..c80 in %, their source.
     assert table["depth"] == [
         "depth",
-        "100.0%",
-        "green",
+        "100.0% green",
         "lime",  # the band a week earlier
-        "50.0%",
-        "50.0%",
-        "50.0%",
-        "100.0%",
+        "50.0  50.0  50.0 100.0",
         "all accounts",
     ]
     # What "all accounts" means is said once, under the table, with the configured minimum.
     assert (
         lines[-1] == "all accounts: used for segments under 10 accounts (metrics.min_segment_size)"
     )
-    assert table["breadth"][1:4] == ["100.0%", "green", "green"]
+    assert table["breadth"][1:3] == ["100.0% green", "green"]
     assert result.stderr == ""
 
 
@@ -365,7 +362,7 @@ def test_explain_account_without_licenses_or_users(shop: Path) -> None:
         "features not used: reports",
     ]
     depth = next(line for line in out if line.startswith("│ depth"))
-    assert [c.strip() for c in depth.strip("│").split("│")][1:4] == ["n/a", "n/a", "n/a"]
+    assert [c.strip() for c in depth.strip("│").split("│")][1:3] == ["n/a", "n/a"]
 
 
 def test_explain_before_any_score_stores_nothing(shop: Path) -> None:
@@ -571,7 +568,8 @@ def test_override_in_config_wins_and_show_says_so(shop: Path) -> None:
     assert rows["S4"]["depth_band"] == "green"  # 0.5 >= 0.4 under the override
     assert rows["E1"]["depth_band"] == "lime"  # ENT keeps the calibrated cut points
     explained = ok(shop, "score", "explain", "S4").stdout
-    assert "override in cstool.yaml" in explained
+    depth = next(line for line in explained.splitlines() if line.startswith("│ depth"))
+    assert depth.rstrip("│ ").endswith("│ cstool.yaml")
 
 
 def test_score_warns_when_thresholds_are_older_than_recheck_days(shop: Path) -> None:
@@ -634,3 +632,30 @@ def test_calibrate_csv_leaves_current_empty_when_nothing_is_stored(shop: Path) -
     assert {r["current"] for r in rows} == {""}
     table = ok(shop, "thresholds", "calibrate").stdout
     assert "(none)" in table
+
+
+# -- narrow terminals ----------------------------------------------------------------------
+def test_score_table_at_80_columns_never_splits_an_id_or_a_number(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns long names shorten and the CSM goes; ids and measures stay whole."""
+    from rich.cells import cell_len
+
+    long = [
+        (a, f"{a} Consolidated Holdings International", f"{c}-Maria Fernández-Oyelaran")
+        for a, _, c, _ in ACCOUNTS
+    ]
+    write_csv(tmp_path / "long.csv", ("account_id", "name", "csm"), long)
+    load(open_workspace(shop), "accounts", tmp_path / "long.csv")
+    rows = list(csv.DictReader(io.StringIO(ok(shop, "score", "--format", "csv").stdout)))
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = ok(shop, "score").stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    for r in rows:
+        line = next(ln for ln in lines if f"│ {r['account_id']} " in ln)
+        for m in ("deployment", "depth", "breadth"):
+            shown = "n/a" if r[m] == "" else f"{float(r[m]) * 100:.1f}% {r[f'{m}_band']}"
+            assert shown in line, (m, line)
+        name = [c.strip() for c in line.strip("│").split("│")][1]
+        assert name.startswith(f"{r['account_id']} Con") and name.endswith("…")
+    assert "csm: not shown at this width" in lines  # the CSM goes before the segment
