@@ -381,11 +381,15 @@ def build_message(
     message_id: str,
     date: datetime,
     text: str,
-    html: str,
+    html: str | None,
     reply_to: Mailbox | None = None,
     headers: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """One RFC 5322 message: a ``multipart/alternative`` of ``text`` then ``html``.
+
+    Without ``html`` (None), the message is ``text/plain`` alone, and its text ends with a
+    line break (one is added if missing). Bodies read back with their line breaks as CRLF,
+    MIME's canonical form.
 
     ``message_id`` (``<left@right>``, see :func:`message_id`) and ``date`` (timezone-aware;
     written to the second) come from the send ledger, and the MIME boundary is derived from
@@ -413,6 +417,18 @@ def build_message(
             raise ValueError(f"header {name!r} cannot be added to a message")
         seen.add(lower)
         out.append(_unstructured(name, value, name))
+    if html is None:
+        # The message ends with its body, and a message ends with a line break.
+        if not text.endswith(("\n", "\r")):
+            text += "\n"
+        text_cte, text_body = _body(text, "text body")
+        out.append(
+            f'MIME-Version: 1.0\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+            f"Content-Transfer-Encoding: {text_cte}\r\n\r\n"
+        )
+        # Quoted-printable ends with the text's line break; base64 needs one after it.
+        end = b"" if text_body.endswith(b"\r\n") else b"\r\n"
+        return "".join(out).encode("ascii") + text_body + end
     text_cte, text_body = _body(text, "text body")
     html_cte, html_body = _body(html, "html body")
     # "=_" never occurs in quoted-printable (where "=" is "=3D") or base64 output, so the

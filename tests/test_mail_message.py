@@ -129,6 +129,19 @@ def test_any_message_is_ascii_with_crlf_lines_within_limits(
     assert all(len(line) <= 78 or b" " not in line.strip().partition(b" ")[2] for line in head)
 
 
+@settings(max_examples=150, deadline=None)
+@given(text=BODY)
+def test_text_only_message_round_trips(text: str) -> None:
+    """Without HTML the message is text/plain alone; its text ends with a line break."""
+    data = build(text=text, html=None)
+    assert data.endswith(b"\r\n")
+    msg = parse(data)
+    assert not msg.defects
+    assert msg.get_content_type() == "text/plain"
+    ended = text if text.endswith(("\n", "\r")) else text + "\n"
+    assert msg.get_content() == crlf(ended)
+
+
 def test_message_layout_is_as_documented() -> None:
     """Headers come in a fixed order, the text part first, with the boundary from the id."""
     data = build(headers=list_unsubscribe("https://cs.example/u?t=abc"))
