@@ -17,6 +17,7 @@ from cstool.commands import (
     nps_cmd,
     sample,
     score,
+    tiers_cmd,
     timeline_cmd,
 )
 
@@ -98,6 +99,7 @@ score.register(app)
 nps_cmd.register(app)
 accounts.register(app)
 timeline_cmd.register(app)
+tiers_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

@@ -165,6 +165,10 @@ class SenderConfig(Strict):
     name: str = "Customer Success"
     email: str = "success@example.com"
     reply_to: str | None = None
+    postal_address: str | None = Field(
+        default=None,
+        description="The company's postal address, printed in the footer of journey email",
+    )
 
 
 class SendingConfig(Strict):
@@ -175,6 +179,56 @@ class SendingConfig(Strict):
     smtp_user: str | None = None
     starttls: bool = False
     daily_cap: int = Field(default=500, ge=0)
+
+
+class CsmConfig(Strict):
+    """One customer success manager: how emails sign and address them."""
+
+    name: str = Field(description="As written in the accounts export's csm column")
+    email: str | None = None
+    title: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a CSM needs a name")
+        return v.strip()
+
+
+TouchTier = Literal["high", "low", "tech"]
+
+
+class TouchTierRule(Strict):
+    """One touch tier rule: accounts for which ``when`` holds get ``tier``."""
+
+    tier: TouchTier
+    when: str
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, v: str) -> str:
+        from cstool.tiers import check_rule
+
+        check_rule(v)  # a ConditionError names the problem and a hint
+        return v
+
+
+# Common practice, written out in the cstool.yaml that `cstool init` writes (keep the two in
+# step: a test compares them): the largest customers always have a CSM; onboarding and a red
+# band at renewal risk get a person at least when something is wrong; the middle of the book is
+# low touch; the long tail (the default) is tech touch.
+DEFAULT_TOUCH_TIERS: tuple[tuple[TouchTier, str], ...] = (
+    ("high", "segment == 'Enterprise' or arr >= 150000"),
+    ("low", "lifecycle_stage == 'Onboarding'"),
+    (
+        "low",
+        "(deployment_band == 'red' or depth_band == 'red' or breadth_band == 'red')"
+        " and (lifecycle_stage == 'At Risk'"
+        " or (days_to_renewal is not none and days_to_renewal <= 180))",
+    ),
+    ("low", "arr >= 25000"),
+)
 
 
 class Config(Strict):
@@ -197,6 +251,37 @@ class Config(Strict):
     sending: SendingConfig = Field(default_factory=SendingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     exports: dict[str, ExportConfig] = Field(default_factory=dict)
+    csms: list[CsmConfig] = Field(
+        default_factory=list, description="The CSMs: name, email and title for their emails"
+    )
+    touch_tiers: list[TouchTierRule] = Field(
+        default_factory=lambda: [TouchTierRule(tier=t, when=w) for t, w in DEFAULT_TOUCH_TIERS],
+        description="Ordered rules {tier: high|low|tech, when: CONDITION}; the first that holds",
+    )
+    default_touch_tier: TouchTier = Field(
+        default="tech", description="The tier of accounts that no touch_tiers rule matches"
+    )
+
+    @field_validator("csms")
+    @classmethod
+    def _distinct_csms(cls, v: list[CsmConfig]) -> list[CsmConfig]:
+        seen: set[str] = set()
+        for i, csm in enumerate(v):
+            if csm.name.casefold() in seen:
+                raise KeyProblem(
+                    (i, "name"),
+                    f"{csm.name!r} is listed twice",
+                    "list each CSM once under csms",
+                )
+            seen.add(csm.name.casefold())
+        return v
+
+    def csm(self, name: str | None) -> CsmConfig | None:
+        """The CSM called ``name`` (any case), or None when not listed."""
+        if name is None:
+            return None
+        wanted = name.strip().casefold()
+        return next((c for c in self.csms if c.name.casefold() == wanted), None)
 
     @field_validator("holidays", mode="before")
     @classmethod
@@ -407,11 +492,33 @@ def resolve(
     return ResolvedConfig(config, settings, path)
 
 
-def default_yaml(company: str = "Acme") -> str:
-    """The commented ``cstool.yaml`` written by ``cstool init``."""
+SAMPLE_CSMS = (
+    ("Priya Raman", "priya.raman@example.com", "Senior Customer Success Manager"),
+    ("Marcus Oyelaran", "marcus.oyelaran@example.com", "Senior Customer Success Manager"),
+    ("Dana Whitfield", "dana.whitfield@example.com", "Customer Success Manager"),
+    ("Elena Kowalski", "elena.kowalski@example.com", "Customer Success Manager"),
+    ("Tomás Herrera", "tomas.herrera@example.com", "Customer Success Manager"),
+    ("Jordan Blake", "jordan.blake@example.com", "Customer Success Manager"),
+)
+SAMPLE_POSTAL_ADDRESS = "Acme Inc., 100 Market Street, Suite 300, San Francisco, CA 94105, USA"
+
+
+def default_yaml(company: str = "Acme", *, sample: bool = False) -> str:
+    """The commented ``cstool.yaml`` written by ``cstool init``.
+
+    With ``sample``, the sample company's CSMs and postal address are filled in; otherwise
+    they are commented examples.
+    """
     # JSON strings are YAML double-quoted scalars: a name such as "No" or "Acme: Inc" stays
     # text instead of becoming a boolean or breaking the file.
     company = json.dumps(company, ensure_ascii=False)
+    mark = "" if sample else "# "
+    csms = "".join(
+        f"{mark}  - name: {n}\n{mark}    email: {e}\n{mark}    title: {t}\n"
+        for n, e, t in SAMPLE_CSMS
+    )
+    csms = f"{mark}csms:\n{csms}".rstrip("\n")
+    postal = f'{mark}postal_address: "{SAMPLE_POSTAL_ADDRESS}"'
     return f"""\
 # cstool workspace configuration. Precedence: flag > environment (CSTOOL_*) > this file >
 # default. `cstool config show` prints every resolved setting and where it came from.
@@ -423,10 +530,11 @@ holidays: []                  # e.g. [2026-12-25, 2027-01-01]
 # holiday_country: US         # add a country's public holidays
 # holiday_subdivision: CA     # ... and a state's or region's
 
-# Who tech-touch email comes from.
+# Who tech-touch email comes from; journey email prints the postal address in its footer.
 sender:
   name: Customer Success
   email: success@example.com
+  {postal}
 
 # Delivery of email batches. The SMTP password is read from CSTOOL_SMTP_PASSWORD only.
 sending:
@@ -458,4 +566,30 @@ exports:
     # delimiter: ";"     # or tab
     # thousands: "."     # with decimal: "," reads 1.200,50
     # decimal: ","
+
+# The CSMs named in the accounts export's csm column: how their emails are signed.
+{csms}
+
+# Touch tiers: high (a named CSM), low (a person when something is wrong) or tech (automated
+# email only). The first rule that holds wins; an account no rule matches gets
+# default_touch_tier. Rules use the playbook variables (`cstool playbooks vars`) except
+# touch_tier itself; `cstool tiers` shows each account's tier and the rule behind it.
+touch_tiers:
+  # The largest customers always have a named CSM.
+  - tier: high
+    when: "segment == 'Enterprise' or arr >= 150000"
+  # Onboarding gets at least low touch.
+  - tier: low
+    when: "lifecycle_stage == 'Onboarding'"
+  # A red band at renewal risk is never left to email alone.
+  - tier: low
+    when: >-
+      (deployment_band == 'red' or depth_band == 'red' or breadth_band == 'red')
+      and (lifecycle_stage == 'At Risk'
+      or (days_to_renewal is not none and days_to_renewal <= 180))
+  # The middle of the book.
+  - tier: low
+    when: "arr >= 25000"
+# The long tail.
+default_touch_tier: tech
 """

@@ -1,9 +1,9 @@
 """Finding, creating and locking a cstool workspace.
 
 A workspace is a folder with ``cstool.yaml`` at its root, the SQLite database ``cstool.db``,
-and the folders ``playbooks/``, ``email_templates/``, ``outbox/`` and optionally ``data/``.
-It is found by ``--workspace``, then ``CSTOOL_WORKSPACE``, then by walking up from the current
-directory to the nearest ``cstool.yaml``, as git finds its repository.
+and the folders ``playbooks/``, ``email_templates/``, ``journeys/``, ``outbox/`` and optionally
+``data/``. It is found by ``--workspace``, then ``CSTOOL_WORKSPACE``, then by walking up from the
+current directory to the nearest ``cstool.yaml``, as git finds its repository.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ENV_WORKSPACE = "CSTOOL_WORKSPACE"
 DB_NAME = "cstool.db"
 LOCK_NAME = ".cstool.lock"
-STARTER_DIRS = ("playbooks", "email_templates")
+STARTER_DIRS = ("playbooks", "email_templates", "journeys")
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,12 @@ def init_workspace(target: Path, *, sample: bool = False, company: str = "Acme")
     from cstool.store import Store
 
     try:
-        for d in ("playbooks", "email_templates", "outbox", *(("data",) if sample else ())):
+        for d in (*STARTER_DIRS, "outbox", *(("data",) if sample else ())):
             (root / d).mkdir(parents=True, exist_ok=True)
         for dest, src_file in plan:
             dest.parent.mkdir(parents=True, exist_ok=True)
             if src_file is None:
-                dest.write_text(default_yaml(company), encoding="utf-8")
+                dest.write_text(default_yaml(company, sample=sample), encoding="utf-8")
             else:
                 shutil.copyfile(src_file, dest)
         Store.create(root / DB_NAME).close()
@@ -194,7 +194,7 @@ def init_workspace(target: Path, *, sample: bool = False, company: str = "Acme")
             f"cannot create the workspace: {e.strerror}: {e.filename}",
             hint="check permissions and free disk space",
         ) from None
-    created = [CONFIG_NAME, DB_NAME, "playbooks/", "email_templates/", "outbox/"]
+    created = [CONFIG_NAME, DB_NAME, *(f"{d}/" for d in STARTER_DIRS), "outbox/"]
     if sample:
         created.append("data/")
     return InitResult(root, tuple(created))

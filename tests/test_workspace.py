@@ -23,10 +23,11 @@ def test_init_creates_the_layout(tmp_path: Path) -> None:
         "cstool.db",
         "playbooks/",
         "email_templates/",
+        "journeys/",
         "outbox/",
     )
     assert (root / "cstool.yaml").is_file()
-    for folder in ("playbooks", "email_templates", "outbox"):
+    for folder in ("playbooks", "email_templates", "journeys", "outbox"):
         assert (root / folder).is_dir()
     assert not (root / "data").exists()
     db = sqlite3.connect(root / "cstool.db")

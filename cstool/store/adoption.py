@@ -99,3 +99,15 @@ def account_snapshots(
         (account_id, until or "9999-12-31"),
     )
     return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in cur]
+
+
+def snapshot_on_or_before(db: sqlite3.Connection, as_of: str) -> str | None:
+    """The date of the latest snapshot on or before ``as_of`` (ISO), or None."""
+    found = db.execute("SELECT MAX(as_of) FROM snapshots WHERE as_of <= ?", (as_of,)).fetchone()[0]
+    return str(found) if found else None
+
+
+def snapshot_before(db: sqlite3.Connection, as_of: str) -> str | None:
+    """The date of the latest snapshot strictly before ``as_of`` (ISO), or None."""
+    found = db.execute("SELECT MAX(as_of) FROM snapshots WHERE as_of < ?", (as_of,)).fetchone()[0]
+    return str(found) if found else None

@@ -365,3 +365,25 @@ def enabled_features(
             )
         )
     return list(db.execute("SELECT account_id, feature, enabled FROM features"))
+
+
+ACCOUNT_COLUMNS = KINDS["accounts"].column_names
+
+
+def account_rows(db: sqlite3.Connection, *, active: bool = True) -> list[tuple[Any, ...]]:
+    """Accounts as tuples of ACCOUNT_COLUMNS plus the ``attributes`` JSON text, by account_id.
+
+    ``active`` keeps the accounts of the latest accounts export (the default).
+    """
+    cols = ", ".join(q(c) for c in ACCOUNT_COLUMNS)
+    where = " WHERE active = 1" if active else ""
+    return list(db.execute(f"SELECT {cols}, attributes FROM accounts{where} ORDER BY account_id"))
+
+
+def account_attribute_names(db: sqlite3.Connection) -> list[str]:
+    """The names of the extra columns (attributes) of the active accounts, sorted."""
+    cur = db.execute(
+        "SELECT DISTINCT j.key FROM accounts a, json_each(a.attributes) j"
+        " WHERE a.active = 1 AND a.attributes IS NOT NULL ORDER BY j.key"
+    )
+    return [r[0] for r in cur]

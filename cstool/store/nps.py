@@ -175,3 +175,18 @@ def account_responses(
         (account_id, since.isoformat() if since else ""),
     )
     return [dict(zip(ACCOUNT_RESPONSE_COLUMNS, r, strict=True)) for r in cur]
+
+
+def latest_scores(db: sqlite3.Connection, as_of: date) -> list[tuple[str, int, str]]:
+    """(account_id, score, date) of each account's latest response on or before ``as_of``.
+
+    Responses of one day are ordered by response_id: the last one counts.
+    """
+    return list(
+        db.execute(
+            "SELECT account_id, score, date FROM (SELECT account_id, score, date,"
+            " ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY date DESC, response_id DESC)"
+            " AS rn FROM nps WHERE date <= ?) WHERE rn = 1",
+            (as_of.isoformat(),),
+        )
+    )

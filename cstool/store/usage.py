@@ -255,3 +255,49 @@ def active_usage(
     )
     for day, text in cur:
         yield day, np.fromstring(text, dtype=np.int64, sep=",")
+
+
+USER_COLUMNS = (
+    "user_id",
+    "account_id",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "level",
+    "activated_at",
+    "is_advocate",
+    "unsubscribed",
+)
+
+
+def user_rows(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Every user as (uid, *USER_COLUMNS, first active day, last active day), by user_id.
+
+    The active days are day numbers from ``user_activity`` (None for a user never active).
+    """
+    cols = ", ".join(f'u."{c}"' for c in USER_COLUMNS)
+    return list(
+        db.execute(
+            f"SELECT u.uid, {cols}, a.first_day, a.last_day FROM users u"
+            " LEFT JOIN user_activity a ON a.uid = u.uid ORDER BY u.user_id"
+        )
+    )
+
+
+def last_active_days(db: sqlite3.Connection, uids: Sequence[int], until: int) -> dict[int, int]:
+    """The last day with events > 0 on or before day ``until`` of each of ``uids``.
+
+    For dates before the latest usage, where ``user_activity`` (the last day overall) is too
+    late; users without such a day are left out.
+    """
+    if not uids:
+        return {}
+    import json
+
+    cur = db.execute(
+        "SELECT uid, MAX(day) FROM usage WHERE day <= ? AND events > 0"
+        " AND uid IN (SELECT value FROM json_each(?)) GROUP BY uid",
+        (until, json.dumps([int(u) for u in uids])),
+    )
+    return {int(u): int(d) for u, d in cur}

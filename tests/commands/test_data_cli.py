@@ -65,12 +65,15 @@ def test_init(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr == (
-        "Created workspace acme (cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/)\n"
+        "Created workspace acme (cstool.yaml, cstool.db, playbooks/, email_templates/,"
+        " journeys/, outbox/)\n"
     )
     for name in ("cstool.yaml", "cstool.db"):
         assert (tmp_path / "acme" / name).is_file()
-    for name in ("playbooks", "email_templates", "outbox"):
+    for name in ("playbooks", "email_templates", "journeys", "outbox"):
         assert (tmp_path / "acme" / name).is_dir()
+    shipped = sorted(p.name for p in (REPO / "journeys").glob("*.yaml"))
+    assert shipped and sorted(p.name for p in (tmp_path / "acme" / "journeys").iterdir()) == shipped
     assert 'company: "Acme"' in (tmp_path / "acme" / "cstool.yaml").read_text(encoding="utf-8")
 
 
@@ -88,8 +91,8 @@ def test_init_sample(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr == (
-        "Created workspace acme (cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/,"
-        " data/)\nNext: cd acme && cstool load accounts data/accounts.csv\n"
+        "Created workspace acme (cstool.yaml, cstool.db, playbooks/, email_templates/,"
+        " journeys/, outbox/, data/)\nNext: cd acme && cstool load accounts data/accounts.csv\n"
     )
     shipped = sorted(p.name for p in (REPO / "sample_data").glob("*.csv"))
     assert "accounts.csv" in shipped

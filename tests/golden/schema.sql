@@ -1,6 +1,14 @@
--- schema version 7
+-- schema version 8
 -- index activities_account
 CREATE INDEX activities_account ON "activities" ("account_id", "date");
+-- index cta_events_account
+CREATE INDEX cta_events_account ON cta_events (account_id, date);
+-- index cta_events_cta
+CREATE INDEX cta_events_cta ON cta_events (cta_id);
+-- index ctas_account
+CREATE INDEX ctas_account ON ctas (account_id, status);
+-- index ctas_one_per_playbook
+CREATE UNIQUE INDEX ctas_one_per_playbook ON ctas (account_id, playbook) WHERE source = 'playbook' AND status != 'closed';
 -- index notes_account
 CREATE INDEX notes_account ON notes (account_id, date);
 -- index nps_account
@@ -9,6 +17,7 @@ CREATE INDEX nps_account ON "nps" ("account_id", "date");
 CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_accounts_1 (automatic, on accounts)
 -- index sqlite_autoindex_activities_1 (automatic, on activities)
+-- index sqlite_autoindex_cta_tasks_1 (automatic, on cta_tasks)
 -- index sqlite_autoindex_email_events_1 (automatic, on email_events)
 -- index sqlite_autoindex_feature_names_1 (automatic, on feature_names)
 -- index sqlite_autoindex_features_1 (automatic, on features)
@@ -24,6 +33,12 @@ CREATE INDEX users_account ON users (account_id);
 CREATE TABLE "accounts" ("account_id" TEXT NOT NULL, "name" TEXT NOT NULL, "industry" TEXT, "segment" TEXT, "arr" REAL, "licenses_purchased" INTEGER, "csm" TEXT, "lifecycle_stage" TEXT, "onboarding_date" TEXT, "renewal_date" TEXT, "employees" INTEGER, "region" TEXT, attributes TEXT, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY ("account_id"));
 -- table activities
 CREATE TABLE "activities" ("activity_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "date" TEXT NOT NULL, "type" TEXT NOT NULL, "author" TEXT, "subject" TEXT, "body" TEXT, attributes TEXT, PRIMARY KEY ("activity_id"));
+-- table cta_events
+CREATE TABLE cta_events (event_id INTEGER PRIMARY KEY, cta_id INTEGER NOT NULL, account_id TEXT, date TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, data TEXT);
+-- table cta_tasks
+CREATE TABLE cta_tasks (cta_id INTEGER NOT NULL, n INTEGER NOT NULL, title TEXT NOT NULL, due_on TEXT NOT NULL, email_assist TEXT, done_on TEXT, PRIMARY KEY (cta_id, n));
+-- table ctas
+CREATE TABLE ctas (cta_id INTEGER PRIMARY KEY, source TEXT NOT NULL, playbook TEXT NOT NULL, account_id TEXT, type TEXT NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'snoozed', 'closed')), owner TEXT, reason TEXT NOT NULL, opened_on TEXT NOT NULL, due_on TEXT NOT NULL, closed_on TEXT, close_reason TEXT, snoozed_until TEXT, details TEXT);
 -- table email_events
 CREATE TABLE "email_events" ("message_id" TEXT NOT NULL, "event" TEXT NOT NULL, "timestamp" TEXT NOT NULL, "url" TEXT NOT NULL, "user_agent" TEXT, attributes TEXT, PRIMARY KEY ("message_id", "event", "timestamp", "url"));
 -- table feature_names
