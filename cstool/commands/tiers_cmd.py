@@ -12,7 +12,6 @@ from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import NONE, Format, errors_to_exit, message, out, pct, plain_cell, render
 
-
 TABLE_COLUMNS = ("account_id", "name", "csm", "arr", "tier", "rule")
 
 
@@ -37,7 +36,7 @@ def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
 
 def tiers(
     as_of: Annotated[
-        date | None, date_option("--as-of", "Date (default: the latest snapshot's).")
+        date | None, date_option("--as-of", "Date, YYYY-MM-DD (default: the latest snapshot's).")
     ] = None,
     csm: Annotated[
         str | None, typer.Option(metavar="NAME", help="Only this CSM's accounts (any case).")
