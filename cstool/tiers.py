@@ -20,7 +20,7 @@ from cstool.errors import InputError, Location
 
 if TYPE_CHECKING:
     from cstool.config import ResolvedConfig
-    from cstool.store import Store
+    from cstool.context import Book
 
 DEFAULT_RULE = "default"
 _REFERENCE = "`cstool playbooks vars` lists the variables (all but touch_tier)"
@@ -168,26 +168,16 @@ def _same(a: str | None, b: str) -> bool:
     return (a or "").strip().casefold() == b.strip().casefold()
 
 
-def report(
-    store: Store,
-    resolved: ResolvedConfig,
-    as_of: date | None = None,
-    *,
-    csm: str | None = None,
-    tier: str | None = None,
-) -> TierReport:
-    """Each active account's touch tier with its rule, and the book per CSM.
+def report(b: Book, *, csm: str | None = None, tier: str | None = None) -> TierReport:
+    """Each account's touch tier in book ``b`` with its rule, and the book per CSM.
 
     ``csm`` and ``tier`` narrow both (any case). The book has a row per CSM and tier, in
     CSM order then high, low, tech; an account without a CSM is under None.
     """
-    from cstool.context import book
-
     if tier is not None and tier.strip().lower() not in TOUCH_TIERS:
         raise InputError(
             f"{tier!r} is not a touch tier", hint=f"use one of {', '.join(TOUCH_TIERS)}"
         )
-    b = book(store, resolved, as_of)
     rows = [
         AccountTier(
             a["account_id"],

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from adoption_data import write_csv
+from loading import load
 
-from cstool.ingest import load
 from cstool.schemas import KINDS
 from cstool.store import adoption as snapshots_db
 from cstool.workspace import Workspace

@@ -15,6 +15,7 @@ from typer.testing import Result
 
 from cstool import tiers
 from cstool.config import DEFAULT_TOUCH_TIERS, default_yaml
+from cstool.context import book
 from cstool.errors import InputError
 from cstool.workspace import Workspace, open_workspace
 
@@ -46,7 +47,7 @@ def test_default_rules_at_their_boundaries(
     write_accounts(ws, [account("A1", **fields)])
     snapshot(ws, D, {"A1": bands})
     with ws.open_store() as store:
-        report = tiers.report(store, ws.resolved, D)
+        report = tiers.report(book(store, ws.resolved, D))
     (row,) = report.accounts
     assert row.tier == tier
     assert row.rule.split(":")[0] == rule
@@ -82,7 +83,7 @@ def test_custom_rules_with_an_attribute_and_a_default(ws: Workspace) -> None:
         ],
     )
     with ws.open_store() as store:
-        report = tiers.report(store, ws.resolved, D)
+        report = tiers.report(book(store, ws.resolved, D))
     got = {a.account_id: (a.tier, a.rule) for a in report.accounts}
     assert got == {
         "A1": ("tech", "1: plan == 'self-serve'"),
@@ -125,7 +126,7 @@ def test_an_unknown_variable_in_a_rule_is_located(
     ws = open_workspace(ws.root)
     write_accounts(ws, [account("A1")])
     with ws.open_store() as store, pytest.raises(InputError) as e:
-        tiers.report(store, ws.resolved, D)
+        tiers.report(book(store, ws.resolved, D))
     assert str(e.value) == f"cstool.yaml: line {line}: touch_tiers.0.when: {message}"
     assert hint in (e.value.hint or "")
 
@@ -156,7 +157,7 @@ def book_ws(ws: Workspace) -> Workspace:
 def test_the_book_per_csm(book_ws: Workspace) -> None:
     """Accounts, ARR, share of the CSM's ARR and open CTAs per CSM and tier."""
     with book_ws.open_store() as store:
-        report = tiers.report(store, book_ws.resolved, D)
+        report = tiers.report(book(store, book_ws.resolved, D))
     assert [r.as_dict() for r in report.book] == [
         {"csm": "Jordan Blake", "tier": "low", "accounts": 1, "arr": 30000.0, "arr_share": 1.0,
          "open_ctas": 0},

@@ -59,10 +59,11 @@ def tiers(
     Example: cstool tiers --csm "Priya Raman" --by csm
     """
     from cstool import tiers as core
+    from cstool.context import book
 
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
-        report = core.report(store, ws.resolved, as_of, csm=csm, tier=tier)
+        report = core.report(book(store, ws.resolved, as_of), csm=csm, tier=tier)
     when = f"on {report.as_of}"
     if by is not By.csm:
         render(
