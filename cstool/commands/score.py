@@ -258,12 +258,16 @@ def explain(
         f"licenses {lic}; activated users {e.activated:,}; active users "
         f"{e.depth_window[0]}..{e.depth_window[1]}: {e.active:,}"
     )
+    # Feature lists can be long: they wrap between names at the terminal's width.
     out.print(
         f"features used {e.breadth_window[0]}..{e.breadth_window[1]} "
         f"(enabled from the {e.enabled_source}): "
-        f"{escape(', '.join(e.features_used) or 'none')}"
+        f"{escape(', '.join(e.features_used) or 'none')}",
+        soft_wrap=False,
     )
-    out.print(f"features not used: {escape(', '.join(e.features_unused) or 'none')}")
+    out.print(
+        f"features not used: {escape(', '.join(e.features_unused) or 'none')}", soft_wrap=False
+    )
     rows = [
         {
             "measure": m.measure,

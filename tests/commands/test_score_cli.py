@@ -659,3 +659,16 @@ def test_score_table_at_80_columns_never_splits_an_id_or_a_number(
         name = [c.strip() for c in line.strip("│").split("│")][1]
         assert name.startswith(f"{r['account_id']} Con") and name.endswith("…")
     assert "csm: not shown at this width" in lines  # the CSM goes before the segment
+
+
+def test_explain_wraps_feature_lists_between_words(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A narrow terminal wraps explain's feature line between words, dates kept whole."""
+    monkeypatch.setenv("COLUMNS", "50")
+    lines = ok(shop, "score", "explain", "S3").stdout.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith("features used"))
+    assert lines[i : i + 2] == [
+        "features used 2024-03-04..2024-03-31 (enabled from",
+        "the usage): reports",
+    ]
