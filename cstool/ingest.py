@@ -20,6 +20,7 @@ import itertools
 import json
 import re
 import shlex
+import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -542,7 +543,7 @@ class _Loader:
         self.changed = 0
         self.new = 0
         self.updated = 0
-        self.usage: _UsageRefs | None = None
+        self.storage = _STORAGES[kind.storage](self)
 
     def date_format(self, column: str) -> str:
         return self.export.date_formats.get(column, self.default_date_format)
@@ -561,13 +562,12 @@ class _Loader:
 
         problems = _Problems(self.name)
         reader = BatchReader(self.path, self.encoding, len(header.fields), self.delimiter)
-        if self.kind.name == "usage" and (self.usage is None or self.usage.find is None):
-            self.usage = _UsageRefs(self.store)
+        self.storage.start_pass()
         keys = _SeenKeys()
         skip = np.fromiter(exclude, dtype=np.int64) if exclude else None
         total = self.path.stat().st_size
         rows = 0
-        refs = self._reference_sets()
+        refs = self.storage.reference_sets()
         checked = self._check_batches(reader, header, problems, keys, skip, refs)
         # closing(): should a write fail, the checker thread is stopped at once.
         with contextlib.closing(_prefetch(checked)) as batches:
@@ -577,7 +577,7 @@ class _Loader:
                 # excludes known bad records writes every good row.
                 clean = problems.total == 0 and not reader.bad
                 if (write or count) and (clean or skip is not None):
-                    self._apply(batch, header, write)
+                    self.storage.apply(batch, header, write)
                 if self.progress:
                     self.progress("loading", batch.bytes_done, total)
         blank = len(header.trailing)
@@ -586,10 +586,7 @@ class _Loader:
             fields = f"{b.actual} field{'s' if b.actual != 1 else ''}"
             has = f"has {fields}, the header has {b.expected}" + (blank_end if blank else "")
             problems.add(b.record, None, has)
-        if self.usage is not None and self.usage.find is None:
-            self._late_usage_duplicates(header, problems)
-            if write:
-                usage.widen_user_activity(self.store.db, self.usage.spans())
+        self.storage.end_pass(header, problems, write)
         # A rejected row is still in the export: its stored row is neither marked inactive
         # nor deleted.
         return problems, rows + len(reader.bad), set(keys.seen) | keys.rejected
@@ -635,13 +632,10 @@ class _Loader:
             # problems.
             skipped = np.isin(recs, skip) if skip is not None else np.zeros(len(recs), bool)
             bad |= skipped
-            ids = None
-            if self.kind.name == "usage":
-                out, ids = self._usage_keys(parsed, recs, skipped, problems, header, about)
-                bad |= out
-            else:
-                bad |= self._check_references(parsed, refs, recs, problems, header, about)
-                bad |= self._generic_keys(parsed, recs, bad, skipped, keys, problems, header, about)
+            out, ids = self.storage.check(
+                parsed, recs, bad, skipped, keys, refs, problems, header, about
+            )
+            bad |= out
             yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
 
     def _check_trailing(
@@ -664,20 +658,110 @@ class _Loader:
             )
         return filled
 
-    # ------------------------------------------------------------------------------------
-    def _reference_sets(self) -> dict[str, Any]:
+    def counted(self, found: tuple[int, int]) -> None:
+        """Add the (new, updated) rows a counting pass found in a batch."""
+        self.new += found[0]
+        self.updated += found[1]
+
+    def attributes(self, batch: _Checked, header: _Header, keep: Any) -> list[str | None]:
+        """The extra columns of the kept rows of a batch, as JSON per row (None without)."""
+        import numpy as np
+
+        if not header.extras:
+            return [None] * int(np.count_nonzero(batch.good))
+        extra = {n: batch.frame[i].filter(keep).to_pylist() for n, i in header.extras.items()}
+        return [
+            json.dumps(dict(zip(extra, vals, strict=True)), ensure_ascii=False)
+            for vals in zip(*extra.values(), strict=True)
+        ]
+
+
+class _Storage:
+    """How a kind's rows are checked for keys and references, written or counted, and
+    retired, chosen once per load by the kind's ``storage``: see :class:`_TableStorage` and
+    :class:`_CompactStorage`."""
+
+    # Whether --mode replace can keep the stored rows of rejected records.
+    replace_keeps_rejects = True
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.kind = loader.kind
+
+    def start_pass(self) -> None:
+        """Before each pass over the file."""
+
+    def reference_sets(self) -> dict[str, Any]:
+        """What the reference checks of a pass look values up in (built once per pass)."""
+        return {}
+
+    def check(
+        self,
+        parsed: dict[str, Parsed],
+        recs: Any,
+        bad: Any,
+        skipped: Any,
+        keys: _SeenKeys,
+        refs: dict[str, Any],
+        problems: _Problems,
+        header: _Header,
+        about: _Subject,
+    ) -> tuple[Any, Any]:
+        """Rows breaking a key or reference rule, and what writing the batch needs."""
+        raise NotImplementedError
+
+    def apply(self, batch: _Checked, header: _Header, write: bool) -> None:
+        """Write a batch's good rows, or (``write`` false) count what writing them would do."""
+        raise NotImplementedError
+
+    def end_pass(self, header: _Header, problems: _Problems, write: bool) -> None:
+        """After each pass over the file."""
+
+    def retiring(
+        self, db: sqlite3.Connection, keys: set[Any], result: LoadResult, stored: int
+    ) -> list[tuple[Any, ...]]:
+        """What a replace retires (``keys``: those the file has); counted into ``result``."""
+        raise NotImplementedError
+
+    def before_write(self, db: sqlite3.Connection, mode: Mode) -> None:
+        """Before the writing pass of a replace."""
+
+    def after_write(
+        self, db: sqlite3.Connection, mode: Mode, gone: list[tuple[Any, ...]], result: LoadResult
+    ) -> None:
+        """After the rows are written: retire ``gone``, keep derived tables right."""
+
+
+class _TableStorage(_Storage):
+    """A table of the declared columns: keys and references checked row by row."""
+
+    def reference_sets(self) -> dict[str, Any]:
         """Per reference column, the keys it may name, as an Arrow array built once per pass."""
         import pyarrow as pa
 
         refs: dict[str, Any] = {}
         for ref in self.kind.references:
-            if self.kind.name == "usage":
-                continue
             key = get_kind(ref.kind).key[0]
             refs[ref.column] = pa.array(
-                sorted(exports.key_values(self.store.db, ref.kind, key)), type=pa.string()
+                sorted(exports.key_values(self.loader.store.db, ref.kind, key)), type=pa.string()
             )
         return refs
+
+    def check(
+        self,
+        parsed: dict[str, Parsed],
+        recs: Any,
+        bad: Any,
+        skipped: Any,
+        keys: _SeenKeys,
+        refs: dict[str, Any],
+        problems: _Problems,
+        header: _Header,
+        about: _Subject,
+    ) -> tuple[Any, Any]:
+        out = self._check_references(parsed, refs, recs, problems, header, about)
+        out |= self._generic_keys(parsed, recs, bad | out, skipped, keys, problems, header, about)
+        return out, None
 
     def _check_references(
         self,
@@ -752,6 +836,98 @@ class _Loader:
             problems.add_rows(recs, label, msgs, about(*self.kind.key))
         return out
 
+    def apply(self, batch: _Checked, header: _Header, write: bool) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        if not np.any(batch.good):
+            return
+        keep = pa.array(batch.good)
+        attrs = self.loader.attributes(batch, header, keep)
+        cols, rows, merge = self._table_rows(batch.parsed, keep, attrs, bool(header.extras))
+        db = self.loader.store.db
+        if write:
+            self.loader.changed += exports.upsert(db, self.kind, cols, rows, merge_attributes=merge)
+        else:
+            self.loader.counted(exports.changes(db, self.kind, cols, rows, merge_attributes=merge))
+
+    def _table_rows(
+        self, parsed: dict[str, Parsed], keep: Any, attrs: list[str | None], extras: bool
+    ) -> tuple[list[str], Iterator[tuple[Any, ...]], bool]:
+        """The columns, rows and attribute merging with which a batch is written.
+
+        An upsert writes only the columns the file has (an absent column is kept as
+        stored) and merges attributes; a replace writes every column (the file is the
+        whole truth: absent means empty) and replaces attributes.
+        """
+        replace = self.loader.mode == "replace"
+        cols = [c.name for c in self.kind.columns if replace or c.name in parsed]
+        n = len(attrs)
+        values = [
+            _sql_values(parsed[c].values.filter(keep), c in self.kind.key)
+            if c in parsed
+            else [None] * n
+            for c in cols
+        ]
+        if replace or extras:
+            cols.append("attributes")
+            values.append(attrs)
+        return cols, zip(*values, strict=True), not replace
+
+    def retiring(
+        self, db: sqlite3.Connection, keys: set[Any], result: LoadResult, stored: int
+    ) -> list[tuple[Any, ...]]:
+        gone = exports.retiring(db, self.kind, keys)
+        # A full export of a snapshot kind marks what it no longer has inactive, never deletes.
+        if self.kind.snapshot:
+            result.deactivated = len(gone)
+        else:
+            result.deleted = len(gone)
+        return gone
+
+    def after_write(
+        self, db: sqlite3.Connection, mode: Mode, gone: list[tuple[Any, ...]], result: LoadResult
+    ) -> None:
+        if gone:
+            exports.retire(db, self.kind, gone)
+
+
+class _CompactStorage(_Storage):
+    """Usage: integer days, users and features (see :mod:`cstool.store.usage`), resolved and
+    checked with arrays; keys repeated across batches found in bounded memory at the end."""
+
+    # Replacing usage empties it first, so a rejected row's stored history would be lost.
+    replace_keeps_rejects = False
+
+    def __init__(self, loader: _Loader) -> None:
+        super().__init__(loader)
+        self._refs: _UsageRefs | None = None
+
+    @property
+    def refs(self) -> _UsageRefs:
+        """The users, features and keys of the current pass."""
+        assert self._refs is not None, "start_pass() comes first"
+        return self._refs
+
+    def start_pass(self) -> None:
+        # A pass that re-reads the file to name repeated keys keeps the refs it searches.
+        if self._refs is None or self._refs.find is None:
+            self._refs = _UsageRefs(self.loader.store)
+
+    def check(
+        self,
+        parsed: dict[str, Parsed],
+        recs: Any,
+        bad: Any,
+        skipped: Any,
+        keys: _SeenKeys,
+        refs: dict[str, Any],
+        problems: _Problems,
+        header: _Header,
+        about: _Subject,
+    ) -> tuple[Any, Any]:
+        return self._usage_keys(parsed, recs, skipped, problems, header, about)
+
     def _usage_keys(
         self,
         parsed: dict[str, Parsed],
@@ -768,8 +944,7 @@ class _Loader:
         """
         import numpy as np
 
-        assert self.usage is not None
-        u = self.usage
+        u = self.refs
         users, accounts = parsed["user_id"].values, parsed["account_id"].values
         uid, acct_ok = u.users(users, accounts)
         out = np.zeros(len(recs), dtype=bool)
@@ -831,26 +1006,25 @@ class _Loader:
                         "duplicate key (date, user_id, feature); first seen at record "
                         f"{int(recs[okpos[order[f]]])}"
                     )
-                problems.add_rows(recs, self._usage_key_label(header), msgs, about("date"))
+                problems.add_rows(recs, self.key_label(header), msgs, about("date"))
                 out |= dmask
             u.keys.add(packed[keyed & ~dmask])
         return out, (uid, fid, new_features)
 
-    def _usage_key_label(self, header: _Header) -> str:
+    def key_label(self, header: _Header) -> str:
         return ", ".join(header.label(k) for k in self.kind.key)
 
     def _late_usage_duplicates(self, header: _Header, problems: _Problems) -> None:
         """Report keys repeated across batches, re-reading the file to name their records."""
-        assert self.usage is not None
-        dups = self.usage.keys.duplicates()
+        dups = self.refs.keys.duplicates()
         if not len(dups):
             return
-        self.usage.find = dups
-        self.run(header, set(), write=False)
-        self.usage.find = None
-        label = self._usage_key_label(header)
-        for key, seen in sorted(self.usage.hits.items(), key=lambda kv: kv[1][1]):
-            user = self.usage.user_of((key >> _FID_BITS) & ((1 << _UID_BITS) - 1))
+        self.refs.find = dups
+        self.loader.run(header, set(), write=False)
+        self.refs.find = None
+        label = self.key_label(header)
+        for key, seen in sorted(self.refs.hits.items(), key=lambda kv: kv[1][1]):
+            user = self.refs.user_of((key >> _FID_BITS) & ((1 << _UID_BITS) - 1))
             for rec in seen[1:]:
                 problems.add(
                     rec,
@@ -859,98 +1033,68 @@ class _Loader:
                     f"{seen[0]} (user {_show(user)})",
                 )
 
-    # ------------------------------------------------------------------------------------
-    def _apply(self, batch: _Checked, header: _Header, write: bool) -> None:
-        """Write a batch's good rows, or (``write`` false) count what writing them would do."""
+    def end_pass(self, header: _Header, problems: _Problems, write: bool) -> None:
+        if self.refs.find is None:
+            self._late_usage_duplicates(header, problems)
+            if write:
+                usage.widen_user_activity(self.loader.store.db, self.refs.spans())
+
+    def apply(self, batch: _Checked, header: _Header, write: bool) -> None:
         import numpy as np
         import pyarrow as pa
 
-        frame, parsed, good = batch.frame, batch.parsed, batch.good
-        if write and batch.ids is not None:
+        db, parsed = self.loader.store.db, batch.parsed
+        assert batch.ids is not None
+        if write:
             # Names first, even for a batch with no good rows left, since later batches use
             # the ids the checker gave them.
-            usage.add_features(self.store.db, batch.ids[2])
-        idx = np.flatnonzero(good)
+            usage.add_features(db, batch.ids[2])
+        idx = np.flatnonzero(batch.good)
         if not len(idx):
             return
-        keep = pa.array(good)
-        attrs: list[str | None]
-        if header.extras:
-            extra = {n: frame[i].filter(keep).to_pylist() for n, i in header.extras.items()}
-            attrs = [
-                json.dumps(dict(zip(extra, vals, strict=True)), ensure_ascii=False)
-                for vals in zip(*extra.values(), strict=True)
-            ]
-        else:
-            attrs = [None] * len(idx)
-        if self.kind.name == "usage":
-            assert self.usage is not None
-            events = parsed["events"].values.filter(keep).to_numpy(zero_copy_only=False)
-            assert batch.ids is not None
-            uid, fid, _ = batch.ids
-            day, uid, fid = parsed["date"].days[idx], uid[idx], fid[idx]
-            parts = [day, uid, fid, events]
+        keep = pa.array(batch.good)
+        attrs = self.loader.attributes(batch, header, keep)
+        events = parsed["events"].values.filter(keep).to_numpy(zero_copy_only=False)
+        uid, fid, _ = batch.ids
+        day, uid, fid = parsed["date"].days[idx], uid[idx], fid[idx]
+        parts = [day, uid, fid, events]
 
-            def rows() -> Iterator[tuple[Any, ...]]:
-                columns: list[Any] = [a.tolist() for a in parts]
-                if header.extras:
-                    columns.append(attrs)
-                return zip(*columns, strict=True)
+        def rows() -> Iterator[tuple[Any, ...]]:
+            columns: list[Any] = [a.tolist() for a in parts]
+            if header.extras:
+                columns.append(attrs)
+            return zip(*columns, strict=True)
 
-            if not write:
-                self._counted(
-                    usage.changes(
-                        self.store.db,
-                        rows(),
-                        attributes=bool(header.extras),
-                        merge=self.mode == "upsert",
-                    )
-                )
-                return
-            self.changed += usage.upsert(
-                self.store.db,
-                rows,
-                attributes=bool(header.extras),
-                new_days=bool(day.min() > self.usage.last_stored_day),
-            )
-            self.usage.widen(uid[events > 0], day[events > 0])
-            return
-        cols, table_rows, merge = self._table_rows(parsed, keep, attrs, bool(header.extras))
+        extras = bool(header.extras)
         if not write:
-            self._counted(
-                exports.changes(self.store.db, self.kind, cols, table_rows, merge_attributes=merge)
-            )
+            merge = self.loader.mode == "upsert"
+            self.loader.counted(usage.changes(db, rows(), attributes=extras, merge=merge))
             return
-        self.changed += exports.upsert(
-            self.store.db, self.kind, cols, table_rows, merge_attributes=merge
-        )
+        new_days = bool(day.min() > self.refs.last_stored_day)
+        self.loader.changed += usage.upsert(db, rows, attributes=extras, new_days=new_days)
+        self.refs.widen(uid[events > 0], day[events > 0])
 
-    def _counted(self, found: tuple[int, int]) -> None:
-        self.new += found[0]
-        self.updated += found[1]
+    def retiring(
+        self, db: sqlite3.Connection, keys: set[Any], result: LoadResult, stored: int
+    ) -> list[tuple[Any, ...]]:
+        # Every stored row the file does not have goes; the others matched one of its rows.
+        result.deleted = stored - result.updated - result.unchanged
+        return []
 
-    def _table_rows(
-        self, parsed: dict[str, Parsed], keep: Any, attrs: list[str | None], extras: bool
-    ) -> tuple[list[str], Iterator[tuple[Any, ...]], bool]:
-        """The columns, rows and attribute merging with which a batch is written.
+    def before_write(self, db: sqlite3.Connection, mode: Mode) -> None:
+        if mode == "replace":
+            usage.clear(db)
 
-        An upsert writes only the columns the file has (an absent column is kept as
-        stored) and merges attributes; a replace writes every column (the file is the
-        whole truth: absent means empty) and replaces attributes.
-        """
-        replace = self.mode == "replace"
-        cols = [c.name for c in self.kind.columns if replace or c.name in parsed]
-        n = len(attrs)
-        values = [
-            _sql_values(parsed[c].values.filter(keep), c in self.kind.key)
-            if c in parsed
-            else [None] * n
-            for c in cols
-        ]
-        if replace or extras:
-            cols.append("attributes")
-            values.append(attrs)
-        return cols, zip(*values, strict=True), not replace
+    def after_write(
+        self, db: sqlite3.Connection, mode: Mode, gone: list[tuple[Any, ...]], result: LoadResult
+    ) -> None:
+        if mode == "upsert" and result.updated:
+            # An update may have turned a user's only activity into events = 0, which
+            # widening cannot undo; rebuilding is a single scan and only when rows changed.
+            usage.rebuild_user_activity(db)
+
+
+_STORAGES: dict[str, type[_Storage]] = {"table": _TableStorage, "compact": _CompactStorage}
 
 
 def _lookup(table: Any, values: Any) -> Any:
@@ -1215,10 +1359,9 @@ def load(
     if mode not in ("upsert", "replace"):
         raise UsageError(f"unknown mode {mode!r}", hint="use --mode upsert or --mode replace")
     kind = get_kind(kind_name)
-    if kind.name == "usage" and mode == "replace" and allow_rejects:
-        # Replacing usage empties it first, so a rejected row's stored history would be lost.
+    if mode == "replace" and allow_rejects and not _STORAGES[kind.storage].replace_keeps_rejects:
         raise UsageError(
-            "--mode replace and --allow-rejects cannot be combined for usage",
+            f"--mode replace and --allow-rejects cannot be combined for {kind.name}",
             hint="fix the file and replace, or load the good rows with --mode upsert",
         )
     started = time.perf_counter()
@@ -1400,21 +1543,12 @@ def _merge(
     result.unchanged = result.rows - result.rejected - result.inserted - result.updated
     gone: list[tuple[Any, ...]] = []
     if opts.mode == "replace":
-        if kind.storage == "compact":
-            # Every stored row the file does not have goes; the others matched one of its rows.
-            result.deleted = stored - result.updated - result.unchanged
-        else:
-            gone = exports.retiring(db, kind, keys)
-            if kind.snapshot:
-                result.deactivated = len(gone)
-            else:
-                result.deleted = len(gone)
+        gone = loader.storage.retiring(db, keys, result, stored)
         _refuse_mass_retire(kind, result, active, opts, path)
     if opts.dry_run:
         return
     if opts.mode == "replace":
-        if kind.storage == "compact":
-            exports.clear(db, kind)
+        loader.storage.before_write(db, opts.mode)
         loader.changed = 0
         again, rows, _ = loader.run(header, exclude, write=True)
         if (again.total, rows) != (problems.total, result.rows):
@@ -1424,12 +1558,7 @@ def _merge(
                 location=Location(path.name),
                 hint="load it again once it is written completely",
             )
-        if gone:
-            exports.retire(db, kind, gone)
-    if kind.storage == "compact" and opts.mode == "upsert" and result.updated:
-        # An update may have turned a user's only activity into events = 0, which widening
-        # cannot undo; rebuilding is a single scan and only happens when rows changed.
-        usage.rebuild_user_activity(db)
+    loader.storage.after_write(db, opts.mode, gone, result)
 
 
 def _refuse_mass_retire(

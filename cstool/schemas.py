@@ -59,9 +59,9 @@ class ExportKind:
     snapshot: bool = False
     optional: bool = False
     noun: str = ""
-    # How the rows are kept: "table" is a table of the declared columns named after the kind;
-    # "compact" (usage) is integer days and ids into users and feature names, loaded by the
-    # compact path of the loader (see cstool.store.usage).
+    # How the rows are kept and loaded: "table" is a table of the declared columns named after
+    # the kind; "compact" (usage) is integer days and ids into users and feature names (see
+    # cstool.store.usage), checked and written by the loader's compact storage.
     storage: Literal["table", "compact"] = "table"
 
     @property

@@ -2,7 +2,7 @@
 
 Identifiers in SQL come from the declared schemas in :mod:`cstool.schemas`, never from a
 file's headers. A kind with ``storage == "compact"`` (usage) keeps its rows in the tables of
-:mod:`cstool.store.usage`; the functions here hand such a kind over to that module.
+:mod:`cstool.store.usage` instead; :func:`count` and :func:`status` cover it too.
 """
 
 from __future__ import annotations
@@ -143,14 +143,6 @@ def key_values(db: sqlite3.Connection, kind: str, column: str) -> set[str]:
     if column not in KINDS[kind].key:
         raise ValueError(f"{column} is not a key of {kind}")
     return {r[0] for r in db.execute(f"SELECT {q(column)} FROM {q(kind)}")}
-
-
-def clear(db: sqlite3.Connection, kind: ExportKind) -> None:
-    """Delete every row of a kind (replace mode), inside the caller's transaction."""
-    if kind.storage == "compact":
-        usage.clear(db)
-    else:
-        db.execute(f"DELETE FROM {q(kind.name)}")
 
 
 def _differs(kind: ExportKind, cols: Sequence[str], new: str, merge_attributes: bool) -> str:
