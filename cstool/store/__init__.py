@@ -5,16 +5,21 @@ Layout:
 - :mod:`cstool.store.core`: :class:`Store` (the shared connection ``db`` and its ``path``),
   opening and creating, ``migrate()`` and ``transaction()``. Re-exported here.
 - :mod:`cstool.store.sql`: what domain modules share: ``q()`` to quote a declared
-  identifier, and ``day_number()``/``day_date()``, how days are stored.
+  identifier, ``day_number()``/``day_date()`` (how days are stored), and the SQL that
+  merges JSON attributes. Domain modules import these from here, never from ``core``:
+  ``core`` imports the migration list, which imports every domain module.
 - :mod:`cstool.store.migrations`: ``MIGRATIONS``, the one ordered, append-only list of
   schema migrations; ``PRAGMA user_version`` counts how many a database has seen.
 - One module per domain with that domain's tables and queries, as plain functions over a
   :class:`sqlite3.Connection`: :mod:`~cstool.store.exports` (export tables, load manifest,
   status), :mod:`~cstool.store.usage` (compact usage, users, features, activity spans),
-  :mod:`~cstool.store.adoption` (thresholds and snapshots).
+  :mod:`~cstool.store.adoption` (thresholds and snapshots), and one per domain that came
+  after them (timeline, nps, ctas, accounts, ...).
 
-Opening: a workspace opens its store with ``ws.open_store(write=...)``; a write open holds
-the workspace lock. Callers own transactions::
+Opening: a workspace opens its store with ``ws.open_store(write=...)``. A write open holds
+the workspace lock and refuses a read-only workspace (exit 3); a read open (the default)
+takes no lock and needs no write access, and its store refuses ``transaction()``. Callers
+own transactions::
 
     with ws.open_store(write=True) as store, store.transaction():
         exports.upsert(store.db, kind, columns, rows)
