@@ -9,7 +9,8 @@ Sections (the keys of :meth:`Account360.as_dict`, stable for scripts):
 * ``timeline``: the latest entries of the merged timeline (:mod:`cstool.timeline`);
 * ``nps``: the latest response and the number of responses;
 * ``references``: the references the account gave (the references export);
-* ``contacts``: users by role, advocates marked.
+* ``contacts``: users by role, advocates marked;
+* ``emails``: the latest journey emails its people were sent, opened or clicked.
 
 Only one account's rows are read, so the 360 answers in milliseconds on any size of company.
 Later domains add their section as a field here and a key in :meth:`Account360.as_dict`.
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 TREND_WEEKS = 8
 TIMELINE_ENTRIES = 5
+EMAIL_ENTRIES = 5
 MEASURES = ("deployment", "depth", "breadth")
 
 
@@ -81,6 +83,8 @@ class Account360:
     references: list[dict[str, Any]]
     contacts: list[Contact]
     notes: list[str] = field(default_factory=list)  # why a section is empty
+    emails: list[dict[str, Any]] = field(default_factory=list)  # the latest journey emails
+    emails_total: int = 0
 
     @property
     def name(self) -> str:
@@ -131,6 +135,7 @@ class Account360:
                 "items": self.references,
             },
             "contacts": [asdict(c) for c in self.contacts],
+            "emails": {"entries": self.emails, "total": self.emails_total},
             "notes": self.notes,
         }
 
@@ -234,6 +239,13 @@ def account_360(
         measures.append(Measure360(m, mv.value if mv else None, mv.band if mv else None, points[m]))
     entries = timeline.merge(store, timeline.Query(account_id, None, d))
     refs = [r for r in accounts_db.references(store.db, account_id) if r["date"] <= d.isoformat()]
+    from cstool.journeys.stats import emails_of
+
+    emails = [
+        e
+        for e in emails_of(store, account_id, config.journeys.proxy_open_seconds)
+        if str(e["day"]) <= d.isoformat()
+    ]
     return Account360(
         account_id=account_id,
         as_of=d,
@@ -246,4 +258,6 @@ def account_360(
         references=refs,
         contacts=contacts(accounts_db.contacts(store.db, account_id)),
         notes=notes,
+        emails=emails[:EMAIL_ENTRIES],
+        emails_total=len(emails),
     )

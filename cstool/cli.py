@@ -14,6 +14,7 @@ from cstool.commands import (
     config_cmd,
     data,
     demo,
+    journey_cmd,
     nps_cmd,
     sample,
     score,
@@ -99,6 +100,7 @@ score.register(app)
 nps_cmd.register(app)
 accounts.register(app)
 timeline_cmd.register(app)
+journey_cmd.register(app)
 tiers_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")

@@ -231,6 +231,97 @@ DEFAULT_TOUCH_TIERS: tuple[tuple[TouchTier, str], ...] = (
 )
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# What an unsubscribe URL may name; each value is percent-encoded into it.
+UNSUBSCRIBE_FIELDS = ("user_id", "account_id", "category", "journey", "key")
+
+
+class FrequencyCap(Strict):
+    """At most ``emails`` journey emails per recipient in any ``days`` days, across journeys."""
+
+    emails: int = Field(default=2, ge=1)
+    days: int = Field(default=7, ge=1, le=366)
+
+
+class JourneysConfig(Strict):
+    """The rules every journey follows, and what their emails link to."""
+
+    frequency_cap: FrequencyCap | None = Field(
+        default_factory=FrequencyCap,
+        description="Per recipient across journeys (transactional ones exempt); null: no cap",
+    )
+    send_days: list[Weekday] = Field(
+        default_factory=lambda: list[Weekday](["mon", "tue", "wed", "thu", "fri"]),
+        description="Days of the week on which journey email goes out",
+    )
+    skip_holidays: bool = Field(
+        default=True, description="The business-day calendar's holidays are not send days"
+    )
+    unsubscribe_url: str = Field(
+        default="https://example.com/unsubscribe?user={user_id}&category={category}",
+        description="https URL of the one-click unsubscribe, with {user_id}, {account_id}, "
+        "{category}, {journey} or {key} filled in per message",
+    )
+    unsubscribe_mailto: str | None = Field(
+        default=None, description="Also a mailto: URL in List-Unsubscribe, e.g. mailto:u@x.com"
+    )
+    message_id_domain: str | None = Field(
+        default=None, description="Right-hand side of Message-IDs (default: sender.email's domain)"
+    )
+    survey_url: str = Field(
+        default="https://survey.example.com/nps",
+        description="The survey link NPS invitations show (survey_url in templates)",
+    )
+    proxy_open_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Opens this soon after delivery are taken as privacy-proxy or prefetch opens",
+    )
+    lift_days: int = Field(
+        default=28, ge=1, description="Days after a send at which stats compare with the holdout"
+    )
+
+    @field_validator("send_days")
+    @classmethod
+    def _some_days(cls, v: list[Weekday]) -> list[Weekday]:
+        if not v:
+            raise ValueError("name at least one day, e.g. [mon, tue, wed, thu, fri]")
+        return sorted(set(v), key=WEEKDAYS.index)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe_url(cls, v: str) -> str:
+        import string
+
+        if not re.fullmatch(r"https://[!-~]+", v) or any(c in v for c in ",<>"):
+            raise ValueError(
+                "must be an https:// URL of printable ASCII without spaces, commas or <>"
+            )
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(v) if f is not None]
+        except ValueError as e:
+            raise ValueError(f"has a malformed {{field}}: {e}") from None
+        unknown = [f for f in fields if f not in UNSUBSCRIBE_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}}; use {', '.join(UNSUBSCRIBE_FIELDS)}")
+        return v
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, v: str | None) -> str | None:
+        if v is not None and (not re.fullmatch(r"mailto:[!-~]+", v) or any(c in v for c in ",<>")):
+            raise ValueError("must be a mailto: URL of printable ASCII, e.g. mailto:u@example.com")
+        return v
+
+    @field_validator("message_id_domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", v):
+            raise ValueError("must be a domain name such as mail.example.com")
+        return v
+
+
 class Config(Strict):
     """The whole of ``cstool.yaml``."""
 
@@ -249,6 +340,7 @@ class Config(Strict):
     )
     sender: SenderConfig = Field(default_factory=SenderConfig)
     sending: SendingConfig = Field(default_factory=SendingConfig)
+    journeys: JourneysConfig = Field(default_factory=JourneysConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     exports: dict[str, ExportConfig] = Field(default_factory=dict)
     csms: list[CsmConfig] = Field(
@@ -541,6 +633,13 @@ sending:
   smtp_host: localhost
   smtp_port: 25
   daily_cap: 500
+
+# Rules of every journey (journeys/*.yaml) and what their emails link to.
+journeys:
+  frequency_cap: {{emails: 2, days: 7}}   # per recipient across journeys; null for none
+  send_days: [mon, tue, wed, thu, fri]  # holidays above are skipped too (skip_holidays)
+  unsubscribe_url: "https://example.com/unsubscribe?user={{user_id}}&category={{category}}"
+  survey_url: "https://survey.example.com/nps"
 
 # Adoption measures and bands.
 metrics:

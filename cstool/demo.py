@@ -12,6 +12,8 @@ from cstool.schemas import LOAD_ORDER
 # Written into every workspace the demo builds: --force rebuilds only folders that carry it,
 # so a real workspace (or any other folder) is never deleted.
 MARKER = ".cstool-demo"
+DEMO_JOURNEY = "feature-nudge"
+SAMPLE_END = "2026-11-20"  # the last day of the shipped sample data
 
 
 def prepare(directory: Path, *, force: bool = False) -> Path:
@@ -65,5 +67,7 @@ def steps(root: Path) -> list[Step]:
         ("score", "--sort", "depth", "--limit", "10"),
         ("score", "explain", "ACC-00001"),
         ("changes", "--by", "segment", "--limit", "10"),
+        # A journey's plan on the sample's last day, previews in outbox/dry-run/feature-nudge/.
+        ("journey", "send", DEMO_JOURNEY, "--as-of", SAMPLE_END, "--dry-run", "--limit", "5"),
     ]
     return [Step(init, init), *loads, *(Step(u, (*where, *u)) for u in uses)]

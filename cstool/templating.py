@@ -59,6 +59,14 @@ def _render_errors() -> tuple[type[Exception], ...]:
     return (TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
+class SubjectLineBreak(InputError):
+    """The subject has a line break after rendering, which a header cannot hold.
+
+    Raised apart from other render errors because the values may be the cause (a name with a
+    line break in it), so a caller sending to many people can reject just that recipient.
+    """
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     """One rendered email: a one-line subject, the HTML part (None without one) and text."""
@@ -100,8 +108,10 @@ def _environment_class() -> type[ImmutableSandboxedEnvironment]:
 def environment(loader: BaseLoader | None = None) -> ImmutableSandboxedEnvironment:
     """A new sandboxed environment with the house settings, reading templates from ``loader``.
 
-    Immutable sandbox, StrictUndefined, autoescape for ``*.html.j2`` only, and ``trim_blocks``
-    and ``lstrip_blocks`` so that ``{% if %}`` lines leave no blank lines in text parts.
+    Immutable sandbox, StrictUndefined and autoescape for ``*.html.j2`` only. Whitespace is
+    Jinja's default: a line break after a tag is kept, and ``{%-`` / ``-%}`` trim on purpose,
+    which is how the shipped templates and layouts are written (``trim_blocks`` would join the
+    lines of their text parts, e.g. a list's items or the footer's).
     """
     from jinja2 import StrictUndefined
 
@@ -109,8 +119,6 @@ def environment(loader: BaseLoader | None = None) -> ImmutableSandboxedEnvironme
         loader=loader,
         undefined=StrictUndefined,
         autoescape=_autoescape,
-        trim_blocks=True,
-        lstrip_blocks=True,
         auto_reload=False,
     )
 
@@ -352,7 +360,7 @@ class CompiledEmail:
         subject = self._render(self._subject, SUBJECT, context, recipient).strip()
         if "\r" in subject or "\n" in subject:
             who = f" (recipient {recipient})" if recipient is not None else ""
-            raise InputError(
+            raise SubjectLineBreak(
                 f"the subject must be one line, but it has a line break after rendering{who}",
                 location=self._where(SUBJECT),
                 hint="remove line breaks from subject.j2 and from the values it shows",

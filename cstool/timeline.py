@@ -7,7 +7,8 @@ A **source** is a function that returns one account's entries from its own domai
   milestones, notes from the CRM);
 * ``notes``: notes added with ``cstool timeline add``;
 * ``adoption``: band changes between consecutive score snapshots;
-* ``nps``: NPS responses.
+* ``nps``: NPS responses;
+* ``journeys``: the journey emails the account's people were sent (``cstool journey send``).
 
 Adding a source (CTA events, emails sent, reference milestones) is one function and one line
 in :data:`SOURCES`::
@@ -185,11 +186,38 @@ def _nps(store: Store, query: Query) -> list[Entry]:
     return out
 
 
+def _journey_emails(store: Store, query: Query) -> list[Entry]:
+    from cstool.config import JourneysConfig
+    from cstool.journeys.stats import emails_of
+
+    out = []
+    window = JourneysConfig().proxy_open_seconds
+    for e in emails_of(store, query.account_id, window):
+        day = date.fromisoformat(str(e["day"]))
+        if not query.holds(day):
+            continue
+        step = f"{e['step']} {e['variant']}" if e["variant"] else e["step"]
+        seen = [w for w, hit in (("opened", e["opened"]), ("clicked", e["clicked"])) if hit]
+        out.append(
+            Entry(
+                day,
+                "email",
+                "journeys",
+                f"{e['journey']}/{step} to {e['recipient']}: {e['subject']}",
+                None,
+                f"{e['status']}" + (f", {' and '.join(seen)}" if seen else ""),
+                str(e["message_id"]),
+            )
+        )
+    return out
+
+
 SOURCES: list[Source] = [
     Source("activities", ACTIVITY_TYPES, _activities, "rows of the activities export"),
     Source("notes", NOTE_TYPES, _notes, "notes added with `cstool timeline add`"),
     Source("adoption", ("band_change",), _band_changes, "band changes between snapshots"),
     Source("nps", ("nps",), _nps, "NPS responses"),
+    Source("journeys", ("email",), _journey_emails, "journey emails sent to the account's people"),
 ]
 
 

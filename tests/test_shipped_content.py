@@ -439,6 +439,7 @@ def context(kind: str, *, sparse: bool) -> dict[str, Any]:
             "journey": {"name": "onboarding", "description": "...", "category": "onboarding"},
             "step": {"id": "welcome", "variant": None},
             "unsubscribe_url": UNSUBSCRIBE,
+            "survey_url": "https://survey.example.com/nps",
         }
     if kind == "assist":
         return base | {

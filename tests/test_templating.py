@@ -25,16 +25,17 @@ LAYOUT = """<html><body>
 <p><a href="{{ unsubscribe_url }}">Unsubscribe</a> {{ company }}</p>
 </body></html>
 """
+# Whitespace is Jinja's default: "-" trims on purpose, as the shipped templates do.
 HTML = """{% extends "_layouts/base.html.j2" %}
-{% block body %}
+{% block body -%}
 <h1>Hi {{ user.first_name }}</h1>
 <p>{{ account.name }} is {{ adoption.depth }} deep.</p>
-{% endblock %}
+{%- endblock %}
 """
 TEXT = """Hi {{ user.first_name }},
-{% if account.name %}
+{% if account.name -%}
 {{ account.name }} is {{ adoption.depth }} deep.
-{% endif %}
+{% endif -%}
 Unsubscribe: {{ unsubscribe_url }}
 """
 SUBJECT = "{{ user.first_name }}, 30 days with {{ company }}\n"
@@ -388,3 +389,15 @@ def test_text_missing_value_is_located() -> None:
         str(e.value) == "playbooks/a.yaml: line 7: 'depth_band' is undefined (recipient ACC-00001)"
     )
     assert e.value.hint == "fix the text; the values it can use are: segment"
+
+
+def test_line_breaks_after_tags_are_kept(tmp_path: Path) -> None:
+    """A line break after a tag stays (Jinja's default): list items and footer lines keep
+    their own lines in a text part, as the shipped templates expect."""
+    body = (
+        "Items:\n{% for x in items %}\n- {{ x }}\n{%- endfor %}\n\n--\n"
+        "{% block f %}F{% endblock %}\nU\n"
+    )
+    folder = _write(tmp_path / "t", {"list/subject.j2": "S", "list/body.txt.j2": body})
+    text = EmailTemplates(folder).get("list").render({"items": ["a", "b"]}).text
+    assert text == "Items:\n\n- a\n- b\n\n--\nF\nU"

@@ -1,4 +1,4 @@
-"""Account commands: ``account show`` (the 360)."""
+"""Account commands: ``account show`` (the 360) and ``account emails``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,17 @@ import typer
 
 from cstool.commands import workspace
 from cstool.commands.params import date_option
-from cstool.console import BAND_STYLES, band_text, errors_to_exit, out, pct
+from cstool.console import (
+    BAND_STYLES,
+    Format,
+    band_text,
+    errors_to_exit,
+    message,
+    out,
+    pct,
+    plain_cell,
+    render,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -54,6 +64,35 @@ def show(
         sys.stdout.write(json.dumps(a.as_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
         render_360(a)
+
+
+@app.command("emails")
+def emails(
+    account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = (
+        Format.table
+    ),
+) -> None:
+    """List the journey emails an account's people received: when, which variant, opened.
+
+    Example: cstool account emails ACC-00042
+    """
+    from cstool.journeys.stats import EMAIL_COLUMNS, account_emails
+
+    ws = workspace()
+    with errors_to_exit():
+        rows = account_emails(ws, account)
+    table = ("day", "journey", "step", "variant", "recipient", "subject", "opened", "clicked")
+    render(
+        rows,
+        EMAIL_COLUMNS if format is not Format.table else table,
+        format,
+        title=f"Journey emails to {account}",
+        cell=lambda c, v, r: ("yes" if v else "") if isinstance(v, bool) else plain_cell(c, v, r),
+        nowrap=("day", "variant", "opened", "clicked"),
+    )
+    if not rows:
+        message(f"No journey emails to {account} yet")
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -156,6 +195,7 @@ def _page(a: Account360) -> None:
         f"{refs['count']} given" + (f", the last on {refs['last']}" if refs["last"] else ""),
     )
     g.add_row("Contacts", _contacts(a))
+    g.add_row("Emails", _emails(a))
     out.print()
     out.print(g)
 
@@ -173,6 +213,27 @@ def _page(a: Account360) -> None:
         out.print(tl)
     for note in a.notes:
         out.print(f"[dim]{escape(note)}[/]")
+
+
+def _emails(a: Account360) -> str:
+    """The latest journey emails, one a line: day, journey/step, recipient, opened/clicked."""
+    from rich.markup import escape
+
+    if not a.emails:
+        return "[dim]no journey emails[/]"
+    lines = []
+    for e in a.emails:
+        seen = ", ".join(w for w in ("opened", "clicked") if e[w])
+        step = f"{e['step']} {e['variant']}" if e["variant"] else e["step"]
+        lines.append(
+            f"{e['day']} {escape(str(e['journey']))}/{escape(str(step))} to "
+            f"{escape(str(e['recipient']))}" + (f" ({seen})" if seen else "")
+        )
+    if a.emails_total > len(a.emails):
+        lines.append(
+            f"[dim]... {a.emails_total} in all: `cstool account emails {escape(a.account_id)}`[/]"
+        )
+    return "\n".join(lines)
 
 
 def _renewal(renewal: str | None, days: int | None) -> str | None:

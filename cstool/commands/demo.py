@@ -37,7 +37,11 @@ def demo(
             raise typer.Exit(code)
         if i == 0:
             core.mark(root)
-    message(f"\nDemo workspace ready in {directory}. Try: cd {directory} && cstool status")
+    previews = Path(directory) / "outbox" / "dry-run" / core.DEMO_JOURNEY / "new"
+    message(
+        f"\nDemo workspace ready in {directory}; email previews of the {core.DEMO_JOURNEY} "
+        f"journey in {previews}/. Try: cd {directory} && cstool status"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from cstool.store import adoption, ctas, exports, nps, timeline, usage
+from cstool.store import adoption, ctas, exports, nps, sends, timeline, usage
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -32,4 +32,5 @@ MIGRATIONS: list[Migration] = [
     nps.create_indexes,  # 6
     adoption.index_account_history,  # 7
     ctas.create_tables,  # 8
+    sends.create_tables,  # 9
 ]

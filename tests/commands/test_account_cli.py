@@ -47,8 +47,10 @@ def test_json_has_every_section_with_known_answers(cli: Cli, company: Workspace)
         "nps",
         "references",
         "contacts",
+        "emails",
         "notes",
     ]
+    assert d["emails"] == {"entries": [], "total": 0}  # no journey has sent anything
     assert d["as_of"] == "2026-11-20"
     assert d["account"]["csm"] == "Ann"
     assert d["account"]["days_to_renewal"] == (date(2027, 3, 1) - date(2026, 11, 20)).days

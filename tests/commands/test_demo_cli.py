@@ -81,3 +81,18 @@ def test_demo_shows_commands_as_typed_in_the_workspace_and_stays_in_the_folder(
     assert Path.cwd() == here
     assert "$ cstool load accounts data/accounts.csv\n" in result.stderr
     assert "$ cstool status\n" in result.stderr
+
+
+def test_demo_previews_a_journey(tmp_path: Path) -> None:
+    """The demo ends with a journey's dry run and says where the previews are."""
+    import mailbox
+
+    result = CliRunner().invoke(app, ["demo", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.stderr
+    assert "$ cstool journey send feature-nudge --as-of 2026-11-20 --dry-run --limit 5" in (
+        result.stderr
+    )
+    previews = tmp_path / "d" / "outbox" / "dry-run" / "feature-nudge"
+    assert len(mailbox.Maildir(previews, factory=None, create=False)) == 5
+    assert f"email previews of the feature-nudge journey in {tmp_path / 'd'}" in result.stderr
+    assert not (tmp_path / "d" / "outbox" / "feature-nudge").exists()

@@ -1,0 +1,345 @@
+"""Journey commands: ``journey list|show|validate|send|resolve|stats``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+
+from cstool.commands import workspace
+from cstool.commands.params import date_option
+from cstool.console import (
+    NONE,
+    Format,
+    errors_to_exit,
+    message,
+    out,
+    pct,
+    plain_cell,
+    progress_bar,
+    render,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from cstool.journeys.send import Delivered, Resolved, SendResult
+
+app = typer.Typer(
+    help="Tech-touch journeys: lifecycle email to many customers, written to a Maildir outbox "
+    "and sent exactly once.\n\nExample: cstool journey send onboarding --dry-run",
+    no_args_is_help=True,
+)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Journey name.", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+TABLE_LIST = ("name", "category", "steps", "from", "holdout", "reentry_days")
+TABLE_PLAN = ("step", "variant", "user_id", "recipient", "subject", "status")
+
+
+def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
+    if column == "holdout":
+        return NONE if not value else pct(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if column.endswith("_rate") and value is not None:
+        return pct(value)
+    return plain_cell(column, value, row)
+
+
+@app.command("list")
+def list_(format: FormatOpt = Format.table) -> None:
+    """List the workspace's journeys: category, steps, audience, sender and holdout.
+
+    Example: cstool journey list --format csv
+    """
+    from cstool.journeys import overview
+
+    ws = workspace()
+    with errors_to_exit():
+        rows = overview.list_journeys(ws)
+    columns = overview.LIST_COLUMNS if format is not Format.table else TABLE_LIST
+    render(rows, columns, format, title="Journeys", cell=_cell, nowrap=("name", "category"))
+    if not rows:
+        message("No journeys: add YAML files to journeys/ (cstool init ships starters)")
+
+
+@app.command()
+def show(
+    name: NameArg,
+    as_of: Annotated[
+        date | None, date_option("--as-of", "Date, YYYY-MM-DD (default: today).")
+    ] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Show a journey's steps and the accounts and people in its audience on a date.
+
+    Example: cstool journey show onboarding --as-of 2026-11-20
+    """
+    from cstool.journeys import overview
+
+    ws = workspace()
+    with errors_to_exit():
+        shown = overview.show(ws, name, as_of or date.today())
+    j = shown.journey
+    if format is Format.table:
+        message(f"{j.name} ({j.category}, {shown.file}): {' '.join(j.description.split())}")
+        render(shown.steps, overview.STEP_COLUMNS, format, title="Steps", cell=_cell)
+    render(
+        shown.audience,
+        overview.AUDIENCE_COLUMNS,
+        format,
+        title=f"Audience on {shown.as_of}: {j.audience}",
+        cell=_cell,
+        nowrap=("account_id", "touch_tier", "recipients"),
+    )
+    message(
+        f"{len(shown.audience):,} accounts ({shown.held_out:,} held out), "
+        f"{shown.recipients:,} recipients ({j.recipients}) on {shown.as_of}"
+        + (f"; {shown.not_send_day}" if shown.not_send_day else "")
+    )
+
+
+@app.command()
+def validate(
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="NAME", help="One journey (default: all).", show_default=False),
+    ] = None,
+) -> None:
+    """Check journeys: files, conditions, templates, unsubscribe link and postal footer.
+
+    Example: cstool journey validate onboarding
+    """
+    from cstool.errors import InputError
+    from cstool.journeys import overview
+
+    ws = workspace()
+    with errors_to_exit():
+        checked = overview.validate(ws, name)
+        problems = [p for c in checked for p in c.problems]
+        for c in checked:
+            state = "ok" if not c.problems else f"{len(c.problems)} problem(s)"
+            message(f"{c.file}: {state} ({len(c.templates)} template(s) rendered)")
+        if problems:
+            raise InputError(
+                f"{len(problems)} problem(s) in {sum(1 for c in checked if c.problems)} journey(s)",
+                problems=problems,
+                hint="fix them and validate again; `cstool journey send` refuses a broken journey",
+            )
+    message(f"All {len(checked)} journey(s) are valid")
+
+
+@app.command()
+def send(
+    name: NameArg,
+    as_of: Annotated[
+        date | None, date_option("--as-of", "Send date, YYYY-MM-DD (default: today).")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the plan, write previews to outbox/dry-run/NAME/, record nothing.",
+        ),
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Send at most N emails now.")
+    ] = None,
+    step: Annotated[str | None, typer.Option(metavar="ID", help="Only this step.")] = None,
+    deliver: Annotated[
+        bool, typer.Option("--deliver", help="Also deliver over SMTP (sending: in cstool.yaml).")
+    ] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Work out who is due, render every email, record it in the ledger and write the outbox.
+
+    Example: cstool journey send onboarding --as-of 2026-11-20 --dry-run
+    """
+    from cstool.errors import PartialFailure
+    from cstool.journeys.send import send as run
+
+    ws = workspace()
+    now = datetime.now().astimezone()
+    with errors_to_exit():
+        try:
+            with progress_bar(f"journey {name}", counts="steps") as bar:
+                result = run(
+                    ws, name, as_of=as_of or now.date(), now=now, dry_run=dry_run,
+                    limit=limit, step=step, deliver=deliver, progress=bar,
+                )  # fmt: skip
+        except PartialFailure as e:
+            _report(ws, cast("SendResult", e.result), format)
+            raise
+    _report(ws, result, format)
+
+
+def _report(ws: Any, r: SendResult, format: Format) -> None:
+    from cstool.journeys.send import PLAN_COLUMNS
+
+    if r.now_unknown:
+        warn(f"{r.now_unknown:,} message(s) of an interrupted delivery are held as unknown")
+    if r.completed:
+        message(
+            f"Completed interrupted batch(es) {', '.join(map(str, r.completed))}: "
+            f"{r.completed_written:,} message(s) written"
+        )
+    if r.not_send_day:
+        message(f"Nothing to send: {r.not_send_day}")
+    if r.dry_run:
+        render(
+            [row.as_dict() for row in r.rows],
+            PLAN_COLUMNS if format is not Format.table else TABLE_PLAN,
+            format,
+            title=f"Plan of {r.journey} on {r.as_of}",
+            cell=_cell,
+            nowrap=("step", "variant", "status"),
+        )
+    else:
+        for row in r.invalid:
+            warn(f"{row.user_id} ({row.step}): {row.reason}")
+    c = r.counts
+    counts = (
+        f"{c.due:,} due: {c.to_send:,} to send, {c.already_sent:,} already sent, "
+        f"{c.held_out:,} held out, {c.suppressed:,} suppressed, {c.capped:,} capped, "
+        f"{c.invalid:,} invalid" + (f", {c.limited:,} left by --limit" if c.limited else "")
+    )
+    where = ws.relative(r.folder) if r.folder else None
+    if r.dry_run:
+        message(f"Dry run of {r.journey} on {r.as_of}: {counts}; nothing recorded")
+        if where:
+            message(f"Previews: {where}/new/ ({r.written:,} messages, manifest.csv)")
+        if r.open_batches:
+            message(f"A real run first completes interrupted batch(es) {r.open_batches}")
+    elif r.batch_id is not None:
+        message(
+            f"Wrote {r.written:,} emails of {r.journey} to {where}/ (batch {r.batch_id}); {counts}"
+        )
+    elif r.send_day:
+        message(f"Nothing new to send for {r.journey} on {r.as_of}: {counts}")
+    if r.delivered is not None:
+        _delivered(r.delivered)
+
+
+def _delivered(d: Delivered | None) -> None:
+    if d is None:
+        return
+    o = d.outcomes
+    message(
+        f"Delivered {o['sent']:,} of {d.attempted:,} over SMTP: {o['failed']:,} refused, "
+        f"{o['deferred']:,} deferred (retried by the next --deliver), {o['unknown']:,} unknown "
+        "(held for `cstool journey resolve`)"
+        + (f"; {d.left:,} left for tomorrow by sending.daily_cap" if d.left else "")
+    )
+    for f in d.failures[:20]:
+        warn(f"batch {f['batch_id']} {f['user_id']} ({f['step']}): {f['why']}")
+    if len(d.failures) > 20:
+        warn(f"... and {len(d.failures) - 20:,} more")
+
+
+@app.command()
+def resolve(
+    batch: Annotated[int, typer.Argument(metavar="BATCH", help="Batch number.")],
+    resend: Annotated[bool, typer.Option("--resend", help="Send them again now.")] = False,
+    skip: Annotated[bool, typer.Option("--skip", help="Never send them.")] = False,
+) -> None:
+    """Decide on a batch's emails whose SMTP outcome is unknown: resend them or skip them.
+
+    Example: cstool journey resolve 12 --skip
+    """
+    from cstool.errors import PartialFailure, UsageError
+    from cstool.journeys.send import resolve as run
+
+    ws = workspace()
+    with errors_to_exit():
+        if resend == skip:
+            raise UsageError("pass exactly one of --resend and --skip", hint="e.g. --skip")
+        try:
+            r = run(ws, batch, resend=resend, now=datetime.now().astimezone())
+        except PartialFailure as e:
+            _delivered(cast("Resolved", e.result).delivered)
+            raise
+    if not r.held:
+        message(f"Batch {batch} ({r.journey}) has no emails with an unknown outcome")
+    elif r.delivered is not None:
+        _delivered(r.delivered)
+    else:
+        message(f"Skipped {r.skipped:,} email(s) of batch {batch} ({r.journey}): never sent again")
+
+
+class By(str, Enum):
+    """Groupings of ``journey stats``."""
+
+    step = "step"
+    variant = "variant"
+
+
+TABLE_STATS = (
+    "group",
+    "sent",
+    "delivered",
+    "opens",
+    "clicks",
+    "bounced",
+    "unsubscribed",
+    "open_rate",
+    "click_rate",
+)
+
+
+@app.command()
+def stats(
+    name: NameArg,
+    by: Annotated[By | None, typer.Option(help="Group by step or A/B variant.")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Show a journey's sends, deliveries, opens and clicks, its A/B verdicts and holdout lift.
+
+    Example: cstool journey stats feature-nudge --by variant
+    """
+    from cstool.journeys import stats as core
+
+    ws = workspace()
+    with errors_to_exit():
+        s = core.journey_stats(ws, name, by.value if by else None)
+    columns = core.STAT_COLUMNS if format is not Format.table else TABLE_STATS
+    render(s.rows, columns, format, title=f"{name}: email outcomes", cell=_cell, nowrap=columns)
+    if format is not Format.table:
+        return
+    for c in s.comparisons:
+        rates = f"{pct(c.base_rate)} vs {pct(c.rate)}" if c.rate is not None else "no data"
+        out.print(f"A/B {c.step} {c.variant} vs {c.base}, {c.measure}: {rates}: {c.verdict}")
+    for lift in s.lifts:
+        out.print(_lift(lift))
+    if s.batches:
+        render(s.batches, BATCH_COLUMNS, format, title="Batches", cell=_cell)
+    if not s.rows:
+        message(f"Nothing sent yet by {name}")
+
+
+BATCH_COLUMNS = ("batch", "as_of", "folder", "written", "sent", "unknown", "failed", "invalid")
+
+
+def _lift(x: Any) -> str:
+    def points(v: float | None) -> str:
+        return "n/a" if v is None else f"{v * 100:+.1f} points"
+
+    if not x.recipients or not x.holdout:
+        return (
+            f"Holdout, {x.measure} {x.days} days after the send: not enough data yet "
+            f"({x.recipients} recipient and {x.holdout} held-out accounts with both snapshots)"
+        )
+    return (
+        f"Holdout, {x.measure} {x.days} days after the send: recipients "
+        f"{points(x.recipients_change)} ({x.recipients} accounts), holdout "
+        f"{points(x.holdout_change)} ({x.holdout} accounts): lift {points(x.lift)}"
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="journey")
