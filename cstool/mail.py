@@ -572,8 +572,8 @@ class Delivery(StrEnum):
 
     DELIVERED = "delivered"  # the server took responsibility for it (2xx after the data)
     REJECTED = "rejected"  # a permanent refusal (5xx): do not retry
-    DEFERRED = "deferred"  # a temporary refusal (4xx) or a refusal before the data: retry later
-    UNKNOWN = "unknown"  # the connection dropped after the data was sent: it may have arrived
+    DEFERRED = "deferred"  # a temporary refusal (4xx), or an odd reply before the data: retry
+    UNKNOWN = "unknown"  # no clear answer after the data was sent: it may have arrived
 
 
 @dataclass(frozen=True, slots=True)
