@@ -48,7 +48,8 @@ def account(
         BookFormat, typer.Option("--as", help="Format of each file of a --csm book.")
     ] = BookFormat.html,
     as_of: Annotated[
-        date | None, date_option("--as-of", "Date to report on (default: latest usage day).")
+        date | None,
+        date_option("--as-of", "Date to report on, YYYY-MM-DD (default: latest usage day)."),
     ] = None,
     internal: Annotated[
         bool,
@@ -104,7 +105,8 @@ def account(
 def adoption(
     out: Annotated[Path, typer.Option("--out", "-o", help="FILE.html", show_default=False)],
     as_of: Annotated[
-        date | None, date_option("--as-of", "Snapshot date (default: the latest snapshot).")
+        date | None,
+        date_option("--as-of", "Snapshot date, YYYY-MM-DD (default: the latest snapshot)."),
     ] = None,
 ) -> None:
     """Write the team's weekly adoption dashboard: bands per segment, movers by CSM.
