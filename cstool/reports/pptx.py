@@ -2,12 +2,14 @@
 
 Native charts stay editable in PowerPoint and LibreOffice. Points and bars take their band's
 colour from :mod:`cstool.bands`. The deck is byte-identical for the same inputs: its
-document dates are the report's date and its zip entries carry a fixed time.
+document dates, and those of the workbooks behind its charts, are the report's date, and its
+zip entries carry a fixed time.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,6 +25,7 @@ MUTED = "607D8B"
 MEASURES = ("deployment", "depth", "breadth")
 # Zip entries get this time, not the clock's, so the same deck is the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_W3CDTF = re.compile(rb'(<dcterms:(?:created|modified) xsi:type="dcterms:W3CDTF">)[^<]*(<)')
 
 
 def _rgb(hex_colour: str) -> Any:
@@ -91,18 +94,26 @@ def account_deck(r: AccountReport) -> bytes:
         _internal_slide(prs, r)
     buf = io.BytesIO()
     prs.save(buf)
-    return _fixed_zip_times(buf.getvalue())
+    return _fixed_zip_times(buf.getvalue(), when)
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """The same zip with every entry's time set to a constant."""
+def _fixed_zip_times(data: bytes, when: datetime) -> bytes:
+    """The same zip with every entry's time set to a constant, and the workbooks that hold the
+    charts' data (zips themselves, whose properties say when they were written) dated ``when``.
+    """
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            blob = src.read(info.filename)
+            if info.filename.endswith(".xlsx"):
+                blob = _fixed_zip_times(blob, when)
+            elif info.filename == "docProps/core.xml":
+                blob = _W3CDTF.sub(lambda m: m.group(1) + stamp + m.group(2), blob)
             fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+            dst.writestr(fixed, blob)
     return out.getvalue()
 
 
