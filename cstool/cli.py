@@ -16,6 +16,7 @@ from cstool.commands import (
     demo,
     journey_cmd,
     nps_cmd,
+    report,
     sample,
     score,
     tiers_cmd,
@@ -102,6 +103,7 @@ accounts.register(app)
 timeline_cmd.register(app)
 journey_cmd.register(app)
 tiers_cmd.register(app)
+report.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

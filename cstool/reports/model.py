@@ -1,0 +1,291 @@
+"""What the reports show, assembled from the store as plain data (no drawing here).
+
+**The success snapshot** (:func:`account_report`) is made for the customer. Its external
+part holds only the account's own adoption: its measures over time, features used against
+enabled, licenses against activated and active users, its milestones, and its CSM. It
+names no other account and carries no CSM notes, NPS, contacts, commercial fields or risk
+work items: those live in :attr:`AccountReport.internal`, which is None unless asked for,
+so a template cannot show what it was never given.
+
+**The adoption dashboard** (:func:`adoption_dashboard`) is the team's weekly view: bands per
+segment this week against the snapshot a week before, and who moved, by CSM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cstool.bands import BANDS
+from cstool.errors import InputError
+
+if TYPE_CHECKING:
+    from cstool.account360 import Account360
+    from cstool.config import Config
+    from cstool.reports.charts import Point
+    from cstool.store import Store
+    from cstool.timeline import Entry
+
+MEASURES = ("deployment", "depth", "breadth")
+HISTORY_WEEKS = 26
+INTERNAL_TIMELINE = 10
+MEASURE_HELP = {
+    "deployment": "licensed seats activated",
+    "depth": "activated users active in the last {depth} days",
+    "breadth": "enabled features in use over the last {breadth} days",
+}
+
+
+@dataclass(frozen=True)
+class MeasureCard:
+    """A measure as the customer sees it: value, band and what it means."""
+
+    measure: str
+    value: float | None
+    band: str | None
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated step of the customer's journey."""
+
+    date: date
+    text: str
+
+
+@dataclass(frozen=True)
+class Internal:
+    """What only the team may see, shown with ``--internal``."""
+
+    segment: str | None
+    arr: float | None
+    lifecycle_stage: str | None
+    renewal_date: str | None
+    days_to_renewal: int | None
+    nps: dict[str, Any] | None
+    timeline: list[Entry]
+    contacts: list[dict[str, Any]]
+    references: int
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    """The success snapshot of one account."""
+
+    company: str
+    account_id: str
+    name: str
+    as_of: date
+    csm: str | None
+    measures: list[MeasureCard]
+    history: dict[str, list[Point]]
+    licenses: float | None
+    activated: int | None
+    active: int | None
+    active_window: tuple[date, date] | None
+    features: list[tuple[str, int, bool]]  # enabled features: name, users, counted as used
+    features_window: tuple[date, date] | None
+    milestones: list[Milestone]
+    internal: Internal | None
+
+    @property
+    def features_used(self) -> int:
+        return sum(1 for _, _, used in self.features if used)
+
+
+def _history(store: Store, account_id: str, as_of: date) -> dict[str, list[Point]]:
+    from cstool.account360 import trend
+    from cstool.reports.charts import Point
+    from cstool.store import adoption as scores_db
+
+    weekly = trend(
+        scores_db.account_snapshots(store.db, account_id, as_of.isoformat()), as_of, HISTORY_WEEKS
+    )
+    return {m: [Point(p.as_of, p.value, p.band) for p in points] for m, points in weekly.items()}
+
+
+def _milestones(a360: Account360, store: Store) -> list[Milestone]:
+    """Onboarding and the milestone entries of the timeline, oldest first."""
+    from cstool import timeline
+
+    out = []
+    onboarded = a360.account.get("onboarding_date")
+    if onboarded and onboarded <= a360.as_of.isoformat():
+        out.append(Milestone(date.fromisoformat(onboarded), "Onboarding started"))
+    entries = timeline.merge(
+        store, timeline.Query(a360.account_id, None, a360.as_of), ["milestone"]
+    )
+    out += [Milestone(e.date, e.text) for e in reversed(entries)]
+    return sorted(out, key=lambda m: m.date)
+
+
+def account_report(
+    store: Store,
+    config: Config,
+    account_id: str,
+    *,
+    as_of: date | None = None,
+    today: date,
+    internal: bool = False,
+) -> AccountReport:
+    """The success snapshot of ``account_id``; the internal part only when ``internal``."""
+    from cstool.account360 import account_360
+
+    a = account_360(
+        store, config, account_id, as_of=as_of, today=today, timeline_entries=INTERNAL_TIMELINE
+    )
+    m = config.metrics
+    cards = [
+        MeasureCard(
+            x.measure,
+            x.value,
+            x.band,
+            MEASURE_HELP[x.measure].format(
+                depth=m.depth_window_days, breadth=m.breadth_window_days
+            ),
+        )
+        for x in a.measures
+    ]
+    d = a.adoption
+    inside = None
+    if internal:
+        p = a.account
+        inside = Internal(
+            segment=p.get("segment"),
+            arr=p.get("arr"),
+            lifecycle_stage=p.get("lifecycle_stage"),
+            renewal_date=p.get("renewal_date"),
+            days_to_renewal=p.get("days_to_renewal"),
+            nps=a.nps,
+            timeline=a.timeline,
+            contacts=[
+                {"name": c.name, "role": c.role, "level": c.level, "advocate": c.advocate}
+                for c in a.contacts
+                if c.advocate or c.role in ("Executive Sponsor", "Admin")
+            ],
+            references=len(a.references),
+        )
+    return AccountReport(
+        company=config.company,
+        account_id=a.account_id,
+        name=a.name,
+        as_of=a.as_of,
+        csm=a.account.get("csm"),
+        measures=cards,
+        history=_history(store, account_id, a.as_of),
+        licenses=d.licenses if d else a.account.get("licenses_purchased"),
+        activated=d.activated if d else None,
+        active=d.active if d else None,
+        active_window=d.depth_window if d else None,
+        features=[(f.feature, f.users, f.used) for f in d.features] if d else [],
+        features_window=d.breadth_window if d else None,
+        milestones=_milestones(a, store),
+        internal=inside,
+    )
+
+
+# -- the adoption dashboard ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsmMoves:
+    """One CSM's week: accounts, moves up and down per measure, and the worst drops."""
+
+    csm: str | None
+    accounts: int
+    up: dict[str, int]
+    down: dict[str, int]
+    drops: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The team's weekly adoption picture."""
+
+    company: str
+    as_of: date
+    compared_to: date | None
+    accounts: int
+    segments: list[str]
+    # counts[measure][segment][band or "n/a"], this week and the week before
+    now: dict[str, dict[str, dict[str, int]]]
+    before: dict[str, dict[str, dict[str, int]]]
+    totals_now: dict[str, dict[str, int]]
+    totals_before: dict[str, dict[str, int]]
+    csms: list[CsmMoves]
+    warnings: list[str]
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for m in MEASURES:
+        per: dict[str, dict[str, int]] = {}
+        for r in rows:
+            seg = r["segment"] or "(no segment)"
+            bands = per.setdefault(seg, {b: 0 for b in (*BANDS, "n/a")})
+            bands[r[f"{m}_band"] or "n/a"] += 1
+        out[m] = per
+    return out
+
+
+def _totals(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    return {
+        m: {b: sum(seg[b] for seg in per.values()) for b in (*BANDS, "n/a")}
+        for m, per in counts.items()
+    }
+
+
+def adoption_dashboard(
+    store: Store, config: Config, as_of: date | None = None, drops_per_csm: int = 5
+) -> Dashboard:
+    """The weekly dashboard on the snapshot of ``as_of`` (default: the latest snapshot)."""
+    from cstool import adoption
+    from cstool.store import adoption as scores_db
+
+    dates = [date.fromisoformat(s) for s in scores_db.snapshot_dates(store.db)]
+    if not dates:
+        raise InputError(
+            "there are no score snapshots yet",
+            hint="run `cstool score` (and `cstool score backfill` for history)",
+        )
+    d = as_of or max(dates)
+    if d not in dates:
+        raise InputError(f"there is no snapshot for {d}", hint=f"run `cstool score --as-of {d}`")
+    rows = scores_db.snapshot(store.db, d.isoformat())
+    older = [x for x in dates if x <= d - timedelta(days=7)]
+    then = max(older) if older else None
+    before_rows = scores_db.snapshot(store.db, then.isoformat()) if then else []
+    now, before = _counts(rows), _counts(before_rows)
+    segments = sorted(set(now["depth"]) | set(before.get("depth", {})))
+    csms: list[CsmMoves] = []
+    warnings: list[str] = []
+    if then is not None:
+        ch = adoption.changes(store, d, 1, "csm")
+        warnings = list(ch.warnings)
+        by_csm: dict[str | None, CsmMoves] = {}
+        for g in ch.groups:
+            cm = by_csm.setdefault(g.group, CsmMoves(g.group, g.accounts, {}, {}, []))
+            cm.up[g.measure] = g.up
+            cm.down[g.measure] = g.down
+        for mv in ch.movers:
+            book = by_csm.get(mv.group)
+            if book is not None and mv.change < 0 and len(book.drops) < drops_per_csm:
+                book.drops.append(mv.as_dict())
+        csms = sorted(by_csm.values(), key=lambda c: (c.csm is None, c.csm or ""))
+    else:
+        warnings.append(f"no snapshot a week or more before {d}: no moves to show")
+    return Dashboard(
+        company=config.company,
+        as_of=d,
+        compared_to=then,
+        accounts=len(rows),
+        segments=segments,
+        now=now,
+        before=before,
+        totals_now=_totals(now),
+        totals_before=_totals(before),
+        csms=csms,
+        warnings=warnings,
+    )
