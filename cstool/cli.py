@@ -37,6 +37,13 @@ class _Root(TyperGroup):
         rank.update({n: len(FIRST) + 1 + i for i, n in enumerate(LAST)})
         return sorted(super().list_commands(ctx), key=lambda n: rank.get(n, len(FIRST)))
 
+    def invoke(self, ctx: Any) -> Any:
+        # The one translation point: whatever a command raises on purpose, including while
+        # it finds its workspace before its own work starts, becomes a message and an exit
+        # code here, never a traceback.
+        with console.errors_to_exit():
+            return super().invoke(ctx)
+
 
 console.plain_help()
 app = typer.Typer(
