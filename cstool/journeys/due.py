@@ -48,20 +48,29 @@ COUNTS = ("due", "already_sent", "held_out", "suppressed", "capped", "limited", 
 
 @dataclass(slots=True)
 class Due:
-    """One recipient due for one step: what the ledger will hold for it."""
+    """One recipient due for one step: what the ledger will hold for it.
 
+    Kept small (references to shared values; the key computed when asked), as a batch holds
+    one per recipient until the ledger has them.
+    """
+
+    journey: str
     step: str
     account_id: str
     user_id: str
     cycle: int
-    key: str
     variant: str | None
     template: str
     held_out: bool = False
-    # Filled in when the message is built for the first time:
+    reason: str | None = None  # why it is invalid, once the message was built
+    # Kept by a dry run only, for the plan it prints:
     subject: str | None = None
     recipient: str | None = None
-    reason: str | None = None  # why it is invalid
+
+    @property
+    def key(self) -> str:
+        """The ledger key (see :func:`cstool.journeys.render.ledger_key`)."""
+        return ledger_key(self.journey, self.step, self.user_id, self.cycle)
 
 
 @dataclass
@@ -336,15 +345,7 @@ def plan(
                     counts.already_sent += 1
                     continue
             variant, template = choose(journey, s, account_id)
-            item = Due(
-                s.id,
-                account_id,
-                user_id,
-                cycle,
-                ledger_key(journey.name, s.id, user_id, cycle),
-                variant,
-                template,
-            )
+            item = Due(journey.name, s.id, account_id, user_id, cycle, variant, template)
             if held_out(journey, account_id):
                 item.held_out = True
                 result.held.append(item)

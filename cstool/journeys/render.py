@@ -49,6 +49,13 @@ def ledger_key(journey: str, step: str, user_id: str, cycle: int) -> str:
     return f"{journey}.{step}.{digest}.{cycle}"
 
 
+def unsubscribe_fields(url: str) -> tuple[str, ...]:
+    """The {fields} an unsubscribe URL names (validated by the configuration)."""
+    import string
+
+    return tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(url) if f))
+
+
 def message_domain(config: Config) -> str:
     """The right-hand side of Message-IDs: ``journeys.message_id_domain``, else the sender's."""
     return config.journeys.message_id_domain or config.sender.email.rpartition("@")[2].lower()
@@ -90,7 +97,8 @@ class Contexts:
         self.facts = facts
         self.company = company_context(config)
         self._accounts: dict[str, dict[str, Any]] = {}
-        self._user_parts: dict[str, dict[str, Any]] = {}
+        self._unsubscribe = config.journeys.unsubscribe_url
+        self._fields = unsubscribe_fields(self._unsubscribe)
 
     @classmethod
     def build(
@@ -121,8 +129,11 @@ class Contexts:
         return {**account, **user}
 
     def _account_parts(self, account_id: str) -> dict[str, Any]:
+        # Entries come account by account: the last account's parts are all that is kept, so
+        # memory does not grow with the batch.
         parts = self._accounts.get(account_id)
         if parts is None:
+            self._accounts.clear()
             from cstool.context import account_context, adoption_context, csm_context
 
             variables = self.book.get(account_id) or {}
@@ -142,16 +153,14 @@ class Contexts:
         user = self.users.get(entry.user_id)
         if user is None:
             raise Rejected("recipient", "the user is no longer in the users export")
-        fields = {
+        values = {
             "user_id": entry.user_id,
             "account_id": entry.account_id,
             "category": journey.category,
             "journey": journey.name,
             "key": entry.key,
         }
-        url = self.config.journeys.unsubscribe_url.format(
-            **{k: quote(v, safe="") for k, v in fields.items()}
-        )
+        url = self._unsubscribe.format(**{k: quote(values[k], safe="") for k in self._fields})
         return {
             **self._account_parts(entry.account_id),
             "user": user_context(user),
@@ -227,8 +236,12 @@ class Composer:
             boxes = self._csm_boxes[name] = (box, box)
         return boxes
 
-    def build(self, entry: Entry) -> Built:
-        """Render and build one message. Rejected: this recipient only; InputError: the batch."""
+    def build(self, entry: Entry, *, bodies: bool = True) -> Built:
+        """Render and build one message. Rejected: this recipient only; InputError: the batch.
+
+        ``bodies=False`` renders everything but builds the headers alone (the bodies of the
+        message are left empty): the check of a first pass, whose bytes are thrown away.
+        """
         from cstool.templating import SubjectLineBreak
 
         sender, reply_to = self.sender_for(entry.account_id)
@@ -258,8 +271,8 @@ class Composer:
             subject=rendered.subject,
             message_id=message_id(entry.key, self.domain),
             date=self.date,
-            text=rendered.text,
-            html=rendered.html or "",
+            text=rendered.text if bodies else "",
+            html=(rendered.html or "") if bodies else "",
             headers=headers,
         )
         return Built(rendered.subject, to.address, sender.address, data)

@@ -194,22 +194,27 @@ class _Row:
     key: str
 
 
-def _first_pass(composer: Composer, items: list[Due], progress: Progress) -> None:
-    """Render and build every item in memory, keeping only its subject, address or reason."""
+def _first_pass(composer: Composer, items: list[Due], progress: Progress, *, keep: bool) -> None:
+    """Render every item in memory and build its headers, keeping only the reason of an
+    invalid one (and, with ``keep``, the subject and address, for a dry run's plan). The
+    bodies are checked again when the message is built to be written: a lone surrogate there
+    makes that recipient invalid then."""
     total = len(items)
     for i, item in enumerate(items, 1):
         try:
-            built = composer.build(item)
+            built = composer.build(item, bodies=False)
         except Rejected as e:
             item.reason = str(e)
         else:
-            item.subject, item.recipient = built.subject, built.recipient
+            if keep:
+                item.subject, item.recipient = built.subject, built.recipient
         if i % 256 == 0:
             progress("rendering", i, total)
     progress("rendering", total, total)
 
 
-def _plan_rows(p: Plan) -> list[PlanRow]:
+def _plan_rows(p: Plan, *, every: bool) -> list[PlanRow]:
+    """The plan's rows: every one (a dry run), or the invalid ones (a run, which writes)."""
     rows = [
         PlanRow(
             i.step,
@@ -223,6 +228,7 @@ def _plan_rows(p: Plan) -> list[PlanRow]:
             i.reason,
         )
         for i in p.items
+        if every or i.reason
     ]
     order = {s.id: n for n, s in enumerate(p.journey.steps)}
     rows.sort(key=lambda r: (order[r.step], r.account_id, r.user_id))
@@ -256,7 +262,7 @@ def _write_rows(
     Returns (written, invalid).
     """
     written = invalid = 0
-    chunk: list[tuple[int, str]] = []
+    chunk: list[tuple[int, str, str, str]] = []
     rejected: list[tuple[int, str]] = []
 
     def flush() -> None:
@@ -277,7 +283,7 @@ def _write_rows(
         else:
             outbox.stage(row.key, built.data)
             staged.append((row.send_id, row.key))
-            chunk.append((row.send_id, built.subject))
+            chunk.append((row.send_id, built.subject, built.recipient, built.mail_from))
             written += 1
         if len(staged) + len(rejected) >= CHUNK:
             flush()
@@ -315,7 +321,7 @@ def _manifest(store: Store, outbox: MaildirOutbox, batch_id: int) -> Path:
     def lines() -> Iterator[list[Any]]:
         after = 0
         while True:
-            page = sends_db.rows(store.db, batch_id=batch_id, after=after, limit=4096)
+            page = sends_db.rows(store.db, batch_id=batch_id, after=after, limit=CHUNK)
             if not page:
                 return
             for r in page:
@@ -483,9 +489,9 @@ def send(
         )
         if p.contexts is not None and (p.items or p.held):
             composer = Composer(journey, templates, p.contexts, datetime.fromisoformat(stamp))
-            _first_pass(composer, p.items, progress)
+            _first_pass(composer, p.items, progress, keep=dry_run)
             p.counts.invalid = sum(1 for i in p.items if i.reason)
-            result.rows = _plan_rows(p)
+            result.rows = _plan_rows(p, every=dry_run)
             if dry_run:
                 result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
             else:
@@ -525,7 +531,6 @@ def _record_and_write(
     progress: Progress,
 ) -> None:
     domain = message_domain(ws.resolved.config)
-    sender_of: dict[str, str | None] = {}
 
     def new(item: Due) -> sends_db.NewSend:
         status = (
@@ -535,14 +540,9 @@ def _record_and_write(
             if item.reason
             else sends_db.PLANNED
         )
-        mid = None if item.held_out else make_message_id(item.key, domain)
-        if item.account_id not in sender_of:
-            try:
-                sender_of[item.account_id] = composer.sender_for(item.account_id)[0].address
-            except Rejected:
-                sender_of[item.account_id] = None
+        key = item.key
         return sends_db.NewSend(
-            item.key,
+            key,
             journey.name,
             item.step,
             item.user_id,
@@ -551,10 +551,10 @@ def _record_and_write(
             p.as_of.isoformat(),
             item.variant,
             None if item.held_out else item.template,
-            item.recipient,
-            None if item.held_out else sender_of[item.account_id],
-            mid,
-            item.subject,
+            None,  # recipient, sender and subject: recorded once the message is written
+            None,
+            None if item.held_out else make_message_id(key, domain),
+            None,
             status,
             item.reason,
         )

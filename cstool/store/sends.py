@@ -340,13 +340,13 @@ def set_status(
 
 
 def mark_written(
-    db: sqlite3.Connection, written: Iterable[tuple[int, str]], updated_at: str
+    db: sqlite3.Connection, written: Iterable[tuple[int, str, str, str]], updated_at: str
 ) -> None:
-    """Record (send_id, subject) pairs as written to the outbox."""
+    """Record (send_id, subject, recipient, envelope sender) as written to the outbox."""
     db.executemany(
-        "UPDATE sends SET status = 'written', subject = ?, reason = NULL, updated_at = ?"
-        " WHERE send_id = ?",
-        ((subject, updated_at, i) for i, subject in written),
+        "UPDATE sends SET status = 'written', subject = ?, recipient = ?, sender = ?,"
+        " reason = NULL, updated_at = ? WHERE send_id = ?",
+        ((subject, to, sender, updated_at, i) for i, subject, to, sender in written),
     )
 
 
