@@ -109,7 +109,7 @@ def adoption(
         date_option("--as-of", "Snapshot date, YYYY-MM-DD (default: the latest snapshot)."),
     ] = None,
 ) -> None:
-    """Write the team's weekly adoption dashboard: bands per segment, movers by CSM.
+    """Write the team's weekly adoption dashboard: bands, movers by CSM, tiers and CTAs.
 
     Example: cstool report adoption --out adoption.html
     """
@@ -117,7 +117,7 @@ def adoption(
 
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
-        written = reports.write_adoption(store, ws.resolved.config, out, as_of=as_of)
+        written = reports.write_adoption(store, ws.resolved, out, as_of=as_of)
     message(f"Wrote the adoption dashboard to {out} ({_size(written.size)})")
 
 

@@ -183,7 +183,7 @@ def band_distribution(
     with _style("band-distribution"):
         which_bars = (0, 1) if labels[0] else (1,)
         rows = [(g, which) for g in groups for which in which_bars]
-        row_labels = [f"{g}  {labels[which]}" for g, which in rows]
+        row_labels = [f"{g}  {labels[which]}" if labels[0] else g for g, which in rows]
         fig = _figure(
             7.5,
             1.2 + 0.32 * len(rows),
