@@ -32,15 +32,15 @@ def _size(n: int) -> str:
 
 @app.command("account")
 def account(
-    account_id: Annotated[
-        str | None, typer.Argument(metavar="ACCOUNT", help="Account ID.", show_default=False)
-    ] = None,
     out: Annotated[
         Path,
         typer.Option(
             "--out", "-o", help="FILE.html or FILE.pptx; with --csm, a folder.", show_default=False
         ),
-    ] = Path("."),
+    ],
+    account_id: Annotated[
+        str | None, typer.Argument(metavar="ACCOUNT", help="Account ID.", show_default=False)
+    ] = None,
     csm: Annotated[
         str | None, typer.Option(help="Write every active account of this CSM into --out.")
     ] = None,
@@ -53,7 +53,9 @@ def account(
     ] = None,
     internal: Annotated[
         bool,
-        typer.Option("--internal", help="Add what only the team may see: NPS, notes, contacts."),
+        typer.Option(
+            "--internal", help="Add what only the team may see: NPS, CTAs, notes, contacts."
+        ),
     ] = False,
 ) -> None:
     """Write the success snapshot of an account for the customer (HTML or PPTX).
