@@ -10,7 +10,8 @@ Sections (the keys of :meth:`Account360.as_dict`, stable for scripts):
 * ``nps``: the latest response and the number of responses;
 * ``references``: the references the account gave (the references export);
 * ``contacts``: users by role, advocates marked;
-* ``emails``: the latest journey emails its people were sent, opened or clicked.
+* ``emails``: the latest journey emails its people were sent, opened or clicked;
+* ``ctas``: the account's open CTAs on the date (a snooze that has ended counts as open).
 
 Only one account's rows are read, so the 360 answers in milliseconds on any size of company.
 Later domains add their section as a field here and a key in :meth:`Account360.as_dict`.
@@ -85,6 +86,7 @@ class Account360:
     notes: list[str] = field(default_factory=list)  # why a section is empty
     emails: list[dict[str, Any]] = field(default_factory=list)  # the latest journey emails
     emails_total: int = 0
+    ctas: list[dict[str, Any]] = field(default_factory=list)  # open CTAs, soonest due first
 
     @property
     def name(self) -> str:
@@ -136,6 +138,7 @@ class Account360:
             },
             "contacts": [asdict(c) for c in self.contacts],
             "emails": {"entries": self.emails, "total": self.emails_total},
+            "ctas": self.ctas,
             "notes": self.notes,
         }
 
@@ -260,4 +263,26 @@ def account_360(
         notes=notes,
         emails=emails[:EMAIL_ENTRIES],
         emails_total=len(emails),
+        ctas=open_ctas(store, account_id, d),
     )
+
+
+CTA_FIELDS = (
+    "cta_id",
+    "playbook",
+    "type",
+    "priority",
+    "owner",
+    "reason",
+    "opened_on",
+    "due_on",
+    "tasks_open",
+)
+
+
+def open_ctas(store: Store, account_id: str, as_of: date) -> list[dict[str, Any]]:
+    """The account's CTAs open on ``as_of`` (opened by then), soonest due first."""
+    from cstool.store import ctas as ctas_db
+
+    rows = ctas_db.listing(store.db, as_of, status="open", account_id=account_id)
+    return [{k: r[k] for k in CTA_FIELDS} for r in rows if r["opened_on"] <= as_of.isoformat()]

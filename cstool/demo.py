@@ -70,4 +70,13 @@ def steps(root: Path) -> list[Step]:
         # A journey's plan on the sample's last day, previews in outbox/dry-run/feature-nudge/.
         ("journey", "send", DEMO_JOURNEY, "--as-of", SAMPLE_END, "--dry-run", "--limit", "5"),
     ]
-    return [Step(init, init), *loads, *(Step(u, (*where, *u)) for u in uses)]
+    report = ("report", "adoption", "--out")
+    ends = [
+        # One account at a glance, then the team's weekly dashboard.
+        Step(("account", "show", "ACC-00001"), (*where, "account", "show", "ACC-00001")),
+        Step(
+            (*report, "outbox/adoption.html"),
+            (*where, *report, str(root / "outbox" / "adoption.html")),
+        ),
+    ]
+    return [Step(init, init), *loads, *(Step(u, (*where, *u)) for u in uses), *ends]

@@ -10,7 +10,8 @@ of the same length, None when either period has no responses. With ``by="quarter
 is a calendar quarter (clipped to the period) and its change is against the quarter before.
 
 Roles come from the users export (a response's ``user_id``), segments and CSMs from the
-accounts export, so the score of executive sponsors and of administrators can be compared.
+accounts export, so the score of executive sponsors and of administrators can be compared;
+touch tiers from the tier rules of ``cstool.yaml`` (:mod:`cstool.context`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from cstool.errors import InputError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cstool.config import Config
+    from cstool.config import ResolvedConfig
     from cstool.store import Store
 
 PROMOTER_MIN = 9
@@ -51,7 +52,7 @@ COMMENT_COLUMNS = (
     "category",
     "comment",
 )
-GROUPINGS = ("role", "segment", "csm", "quarter")
+GROUPINGS = ("role", "segment", "csm", "tier", "quarter")
 DEFAULT_PERIOD_DAYS = 90
 ALL = "all"
 
@@ -306,12 +307,16 @@ def _no_users() -> pd.DataFrame:
 
 def report(
     store: Store,
-    config: Config,
+    resolved: ResolvedConfig,
     by: str | None = None,
     start: date | None = None,
     end: date | None = None,
 ) -> NpsReport:
-    """NPS per group over ``start``..``end`` (default: the 90 days to the latest response)."""
+    """NPS per group over ``start``..``end`` (default: the 90 days to the latest response).
+
+    With ``by="tier"`` each account counts in its touch tier on the period's last day;
+    responses of accounts no longer active have no tier.
+    """
     import pandas as pd
 
     from cstool.store import nps as nps_store
@@ -319,21 +324,34 @@ def report(
     check_grouping(by)
     period = resolve_period(nps_store.latest_date(store.db), start, end)
     lo = min(period.previous().start, quarter_period(period.start).start - timedelta(days=92))
-    segment_field = config.metrics.segment_field
+    segment_field = resolved.config.metrics.segment_field
+    tier_of: dict[str, str] = {}
+    if by == "tier":
+        from cstool.context import book
+
+        accounts = book(store, resolved, period.end).accounts
+        tier_of = {a["account_id"]: a["touch_tier"] for a in accounts}
     responses = pd.DataFrame(
         nps_store.responses(store.db, lo, period.end, segment_field),
         columns=list(nps_store.RESPONSE_COLUMNS),
     )
+    responses["tier"] = [tier_of.get(a) for a in responses["account_id"]]
 
     def active_in(p: Period) -> pd.DataFrame:
-        return pd.DataFrame(
+        users = pd.DataFrame(
             nps_store.active_users(store.db, p.start, p.end, segment_field),
             columns=list(nps_store.ACTIVE_COLUMNS),
         )
+        users["tier"] = [tier_of.get(a) for a in users["account_id"]]
+        return users
 
     population: Sequence[str | None] = ()
     if by in ("role", "segment", "csm"):
         population = nps_store.group_values(store.db, by, segment_field)
+    elif by == "tier":
+        from cstool.conditions import TOUCH_TIERS
+
+        population = TOUCH_TIERS
     return summarise(responses, active_in, period, by, population)
 
 

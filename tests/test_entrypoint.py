@@ -137,6 +137,8 @@ def test_demo_then_every_other_command(tmp_path: Path) -> None:
     ):
         assert step in demo.stderr
     assert "Adoption on 2026-11-20" in demo.stdout
+    assert "ACC-00001 Polaris Institute  as of 2026-11-20" in demo.stdout
+    assert (tmp_path / "acme" / "outbox" / "adoption.html").is_file()
     assert "Band moves by segment, 2026-11-13 -> 2026-11-20" in demo.stdout
     ws = tmp_path / "acme"
     shown = run("config", "show", "--format", "json", cwd=ws)

@@ -29,7 +29,7 @@ def company(ws: Workspace, tmp_path: Path) -> Workspace:
 
 def report(ws: Workspace, by: str | None, start: date, end: date) -> nps.NpsReport:
     with ws.open_store() as store:
-        return nps.report(store, ws.resolved.config, by, start, end)
+        return nps.report(store, ws.resolved, by, start, end)
 
 
 def rows(r: nps.NpsReport) -> list[tuple[object, ...]]:
@@ -106,6 +106,16 @@ def test_by_csm(company: Workspace) -> None:
     ]
 
 
+def test_by_touch_tier(company: Workspace) -> None:
+    """Tiers from the default rules on the period's last day: Cedar (Enterprise) is high,
+    the others tech; low has no account, so no NPS and no rate."""
+    assert rows(report(company, "tier", *OCT)) == [
+        ("high", 2, 0, 1, 1, -50.0, 1.0, -150.0),
+        ("low", 0, 0, 0, 0, None, None, None),
+        ("tech", 4, 2, 1, 1, 25.0, 3 / 5, 25.0),
+    ]
+
+
 def test_a_period_with_no_responses(company: Workspace) -> None:
     """November has no response: no NPS and no change; its two active users answered nothing."""
     r = report(company, None, date(2026, 11, 1), date(2026, 11, 30))
@@ -128,7 +138,7 @@ def test_by_quarter_compares_with_the_quarter_before(company: Workspace) -> None
 def test_default_period_is_90_days_to_the_latest_response(company: Workspace) -> None:
     """Without dates the period ends on the latest response and spans 90 days."""
     with company.open_store() as store:
-        r = nps.report(store, company.resolved.config)
+        r = nps.report(store, company.resolved)
     assert r.period == nps.Period(date(2026, 7, 13), date(2026, 10, 10))
     assert r.total.responses == 9
 
@@ -136,11 +146,11 @@ def test_default_period_is_90_days_to_the_latest_response(company: Workspace) ->
 def test_no_responses_loaded_is_an_input_error(ws: Workspace) -> None:
     """An empty workspace says what to load."""
     with ws.open_store() as store, pytest.raises(InputError, match="no NPS responses"):
-        nps.report(store, ws.resolved.config)
+        nps.report(store, ws.resolved)
 
 
 def test_unknown_grouping_is_a_usage_error(company: Workspace) -> None:
-    """--by tier is not a grouping (yet)."""
+    """--by colour is not a grouping."""
     with pytest.raises(UsageError, match="cannot group NPS by 'colour'"):
         report(company, "colour", *OCT)
 

@@ -25,6 +25,7 @@ from nps_data import load_company
 from cstool import adoption, reports, timeline
 from cstool.errors import NotFoundError, UsageError
 from cstool.reports import charts
+from cstool.store import ctas as ctas_db
 from cstool.workspace import Workspace
 
 TODAY = date(2026, 12, 1)
@@ -36,6 +37,8 @@ SECRETS = (
     "Birch",  # other accounts' names
     "Cedar",
     "Dogwood",
+    "RISK-CTA-SECRET",  # an open risk CTA
+    "renewal-at-risk",
 )
 
 
@@ -71,6 +74,19 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
             author="Ann",
             now="2026-11-10T09:00:00+00:00",
         )
+        with store.transaction():
+            ctas_db.insert(
+                store.db,
+                source="playbook",
+                playbook="renewal-at-risk",
+                account_id="A1",
+                type="risk",
+                priority="high",
+                owner="Ann",
+                reason="RISK-CTA-SECRET: renewal in 90 days, depth red",
+                opened_on=date(2026, 11, 15),
+                due_on=date(2026, 11, 20),
+            )
     return ws
 
 
@@ -107,10 +123,8 @@ def test_snapshot_model_known_answers(company: Workspace) -> None:
 
 
 def test_external_snapshot_leaks_nothing_internal(company: Workspace, tmp_path: Path) -> None:
-    """Neither the HTML nor any part of the PPTX holds a note, a comment or another account.
-
-    A risk CTA belongs on this list once CTAs exist.
-    """
+    """Neither the HTML nor any part of the PPTX holds a note, a comment, a risk CTA or
+    another account."""
     html = write(company, tmp_path / "a1.html").decode()
     deck = pptx_text(write(company, tmp_path / "a1.pptx"))
     for secret in SECRETS:
@@ -125,6 +139,7 @@ def test_internal_snapshot_shows_notes_and_nps(company: Workspace, tmp_path: Pat
     """--internal adds the team's view: notes, the NPS comment, and says it is internal."""
     html = write(company, tmp_path / "a1.html", internal=True).decode()
     assert "SECRET-NOTE-4711 churn risk" in html and "secret body 0815" in html
+    assert "RISK-CTA-SECRET: renewal in 90 days, depth red" in html
     assert "Internal: not for the customer" in html
     deck = pptx_text(write(company, tmp_path / "a1.pptx", internal=True))
     assert "SECRET-NOTE-4711" in deck
@@ -150,7 +165,7 @@ def test_reports_are_byte_identical_between_runs(company: Workspace, tmp_path: P
     assert write(company, tmp_path / "2.pptx") == first
     with company.open_store() as store:
         for name in ("d1.html", "d2.html"):
-            reports.write_adoption(store, company.resolved.config, tmp_path / name)
+            reports.write_adoption(store, company.resolved, tmp_path / name)
     assert (tmp_path / "d1.html").read_bytes() == (tmp_path / "d2.html").read_bytes()
 
 
@@ -176,7 +191,7 @@ def test_dashboard_counts_and_movers(company: Workspace) -> None:
     from cstool.reports.model import adoption_dashboard
 
     with company.open_store() as store:
-        d = adoption_dashboard(store, company.resolved.config)
+        d = adoption_dashboard(store, company.resolved)
         expected = adoption.changes(store, None, 1, "csm")
     assert (d.as_of, d.compared_to, d.accounts) == (date(2026, 11, 20), date(2026, 11, 13), 4)
     assert [c.csm for c in d.csms] == ["Ann", "Bob", "Cy"]
@@ -185,6 +200,11 @@ def test_dashboard_counts_and_movers(company: Workspace) -> None:
             if g.group == c.csm:
                 assert (c.up[g.measure], c.down[g.measure]) == (g.up, g.down)
     assert sum(d.totals_now["depth"].values()) == 4
+    assert sum(n for per in d.tiers["depth"].values() for n in per.values()) == 4
+    assert set(d.tiers["depth"]) <= {"high", "low", "tech"}
+    assert [(c.playbook, c.type, c.open, c.overdue, c.high) for c in d.ctas] == [
+        ("renewal-at-risk", "risk", 1, 0, 1)
+    ]
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -277,7 +297,7 @@ def test_dashboard_in_chromium(company: Workspace, tmp_path: Path) -> None:
     """The dashboard loads with no console message and no request."""
     out = tmp_path / "adoption.html"
     with company.open_store() as store:
-        reports.write_adoption(store, company.resolved.config, out)
+        reports.write_adoption(store, company.resolved, out)
     page = open_page(out, tmp_path / "run", 1200, 1600)
     assert (page.console, page.requests, page.size) == ([], [], (1200, 1600))
 

@@ -196,6 +196,7 @@ def _page(a: Account360) -> None:
     )
     g.add_row("Contacts", _contacts(a))
     g.add_row("Emails", _emails(a))
+    g.add_row("CTAs", _ctas(a))
     out.print()
     out.print(g)
 
@@ -232,6 +233,22 @@ def _emails(a: Account360) -> str:
     if a.emails_total > len(a.emails):
         lines.append(
             f"[dim]... {a.emails_total} in all: `cstool account emails {escape(a.account_id)}`[/]"
+        )
+    return "\n".join(lines)
+
+
+def _ctas(a: Account360) -> str:
+    """The open CTAs, one a line: playbook, priority, due date and reason."""
+    from rich.markup import escape
+
+    if not a.ctas:
+        return "[dim]none open[/]"
+    overdue = a.as_of.isoformat()
+    lines = []
+    for c in a.ctas:
+        due = f"[red]due {c['due_on']}[/]" if c["due_on"] < overdue else f"due {c['due_on']}"
+        lines.append(
+            f"{escape(c['playbook'])} ({escape(c['priority'])}, {due}): {escape(c['reason'])}"
         )
     return "\n".join(lines)
 

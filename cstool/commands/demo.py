@@ -40,7 +40,8 @@ def demo(
     previews = Path(directory) / "outbox" / "dry-run" / core.DEMO_JOURNEY / "new"
     message(
         f"\nDemo workspace ready in {directory}; email previews of the {core.DEMO_JOURNEY} "
-        f"journey in {previews}/. Try: cd {directory} && cstool status"
+        f"journey in {previews}/, the adoption dashboard in "
+        f"{Path(directory) / 'outbox' / 'adoption.html'}. Try: cd {directory} && cstool status"
     )
 
 

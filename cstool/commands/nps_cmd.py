@@ -13,7 +13,7 @@ from cstool.commands.params import date_option
 from cstool.console import NONE, Format, errors_to_exit, message, pct, plain_cell, render
 
 app = typer.Typer(
-    help="Net Promoter Score by role, segment, CSM or quarter, and the comments behind it.\n\n"
+    help="Net Promoter Score by role, segment, CSM, tier or quarter, and the comments.\n\n"
     "Example: cstool nps --by role"
 )
 
@@ -24,6 +24,7 @@ class By(str, Enum):
     role = "role"
     segment = "segment"
     csm = "csm"
+    tier = "tier"
     quarter = "quarter"
 
 
@@ -60,7 +61,9 @@ def nps(
     ctx: typer.Context,
     by: Annotated[
         By | None,
-        typer.Option(case_sensitive=False, help="Group by role, segment, CSM or quarter."),
+        typer.Option(
+            case_sensitive=False, help="Group by role, segment, CSM, touch tier or quarter."
+        ),
     ] = None,
     start: Annotated[
         date | None, date_option("--from", "First day, YYYY-MM-DD (default: 89 days before --to).")
@@ -82,7 +85,7 @@ def nps(
 
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
-        report = core.report(store, ws.resolved.config, by.value if by else None, start, end)
+        report = core.report(store, ws.resolved, by.value if by else None, start, end)
     rows = [r.as_dict() for r in report.rows]
     if format is Format.table and report.by is not None:
         rows.append({**report.total.as_dict(), "_total": True})

@@ -32,15 +32,15 @@ def _size(n: int) -> str:
 
 @app.command("account")
 def account(
-    account_id: Annotated[
-        str | None, typer.Argument(metavar="ACCOUNT", help="Account ID.", show_default=False)
-    ] = None,
     out: Annotated[
         Path,
         typer.Option(
             "--out", "-o", help="FILE.html or FILE.pptx; with --csm, a folder.", show_default=False
         ),
-    ] = Path("."),
+    ],
+    account_id: Annotated[
+        str | None, typer.Argument(metavar="ACCOUNT", help="Account ID.", show_default=False)
+    ] = None,
     csm: Annotated[
         str | None, typer.Option(help="Write every active account of this CSM into --out.")
     ] = None,
@@ -53,7 +53,9 @@ def account(
     ] = None,
     internal: Annotated[
         bool,
-        typer.Option("--internal", help="Add what only the team may see: NPS, notes, contacts."),
+        typer.Option(
+            "--internal", help="Add what only the team may see: NPS, CTAs, notes, contacts."
+        ),
     ] = False,
 ) -> None:
     """Write the success snapshot of an account for the customer (HTML or PPTX).
@@ -109,7 +111,7 @@ def adoption(
         date_option("--as-of", "Snapshot date, YYYY-MM-DD (default: the latest snapshot)."),
     ] = None,
 ) -> None:
-    """Write the team's weekly adoption dashboard: bands per segment, movers by CSM.
+    """Write the team's weekly adoption dashboard: bands, movers by CSM, tiers and CTAs.
 
     Example: cstool report adoption --out adoption.html
     """
@@ -117,7 +119,7 @@ def adoption(
 
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
-        written = reports.write_adoption(store, ws.resolved.config, out, as_of=as_of)
+        written = reports.write_adoption(store, ws.resolved, out, as_of=as_of)
     message(f"Wrote the adoption dashboard to {out} ({_size(written.size)})")
 
 

@@ -26,8 +26,9 @@ class _ShowByDefault(TyperGroup):
 app = typer.Typer(
     cls=_ShowByDefault,
     no_args_is_help=True,
-    help="An account's timeline, newest first: activities, notes, band changes and NPS "
-    "responses. `cstool timeline ACCOUNT` is short for `cstool timeline show ACCOUNT`.\n\n"
+    help="An account's timeline, newest first, merged from every source: activities, notes, "
+    "band changes, NPS responses, emails and more. `cstool timeline ACCOUNT` is short for "
+    "`cstool timeline show ACCOUNT`.\n\n"
     "Example: cstool timeline ACC-00042 --since 2026-10-01 --type call,meeting",
 )
 

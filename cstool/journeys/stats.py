@@ -41,7 +41,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cstool.errors import NotFoundError, UsageError
-from cstool.journeys.definitions import check_name, find
 from cstool.store import sends as sends_db
 
 if TYPE_CHECKING:
@@ -366,6 +365,8 @@ def _variant_label(row: Mapping[str, Any]) -> str:
 
 def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneyStats:
     """The stats of one journey; ``by`` is None (the whole journey), "step" or "variant"."""
+    # Imported here: the account 360 and timeline read emails_of without the definitions.
+    from cstool.journeys.definitions import check_name, find
     from cstool.journeys.send import journey_definitions
 
     check_name(name)

@@ -25,7 +25,7 @@ from cstool.errors import EnvironmentProblem, InputError, NotFoundError, UsageEr
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cstool.config import Config
+    from cstool.config import Config, ResolvedConfig
     from cstool.store import Store
 
 FORMATS = ("html", "pptx")
@@ -182,7 +182,7 @@ def write_book(
 
 
 def write_adoption(
-    store: Store, config: Config, out: Path, *, as_of: date | None = None
+    store: Store, resolved: ResolvedConfig, out: Path, *, as_of: date | None = None
 ) -> Written:
     """Write the team's adoption dashboard to ``out`` (``.html``)."""
     from cstool.reports.html import adoption_html
@@ -190,5 +190,5 @@ def write_adoption(
 
     if format_of(out) != "html":
         raise UsageError("the adoption dashboard is HTML only", hint="name the file .html")
-    data = adoption_html(adoption_dashboard(store, config, as_of)).encode("utf-8")
+    data = adoption_html(adoption_dashboard(store, resolved, as_of)).encode("utf-8")
     return Written(out, None, "adoption dashboard", write_atomically(out, data))

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from cstool.bands import BAND_TEXT_COLOURS, BANDS, NO_BAND_COLOUR, colour
+from cstool.conditions import TOUCH_TIERS
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -156,6 +157,16 @@ def _internal_view(r: AccountReport) -> dict[str, Any]:
             {"date": e.date.isoformat(), "type": e.type, "text": e.text, "detail": e.detail}
             for e in i.timeline
         ],
+        "ctas": [
+            {
+                "playbook": c["playbook"],
+                "type": c["type"],
+                "priority": c["priority"],
+                "due_on": c["due_on"],
+                "reason": c["reason"],
+            }
+            for c in i.ctas
+        ],
     }
 
 
@@ -213,6 +224,17 @@ def adoption_html(d: Dashboard) -> str:
             }
             for c in d.csms
         ],
+        "tiers_chart": Markup(
+            charts.band_distribution(
+                [t for t in TOUCH_TIERS if t in d.tiers["depth"]],
+                {m: {} for m in MEASURES},
+                d.tiers,
+                ("", d.as_of.isoformat()),
+            )
+        )
+        if d.tiers["depth"]
+        else "",
+        "ctas": [c.__dict__ for c in d.ctas],
     }
     bands = [*_bands(), {"name": "n/a", "colour": NO_BAND_COLOUR}]
     return _render("adoption.html.j2", d=view, bands=bands, measures=MEASURES)

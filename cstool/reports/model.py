@@ -8,7 +8,8 @@ work items: those live in :attr:`AccountReport.internal`, which is None unless a
 so a template cannot show what it was never given.
 
 **The adoption dashboard** (:func:`adoption_dashboard`) is the team's weekly view: bands per
-segment this week against the snapshot a week before, and who moved, by CSM.
+segment this week against the snapshot a week before, who moved by CSM, accounts per band per
+touch tier, and the open CTAs per playbook.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from cstool.bands import BANDS
 from cstool.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from cstool.account360 import Account360
-    from cstool.config import Config
+    from cstool.config import Config, ResolvedConfig
     from cstool.reports.charts import Point
     from cstool.store import Store
     from cstool.timeline import Entry
@@ -68,6 +71,7 @@ class Internal:
     timeline: list[Entry]
     contacts: list[dict[str, Any]]
     references: int
+    ctas: list[dict[str, Any]]  # open CTAs: risk and every other work item
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ def account_report(
                 if c.advocate or c.role in ("Executive Sponsor", "Admin")
             ],
             references=len(a.references),
+            ctas=a.ctas,
         )
     return AccountReport(
         company=config.company,
@@ -201,6 +206,17 @@ class CsmMoves:
 
 
 @dataclass(frozen=True)
+class PlaybookCtas:
+    """The CTAs of one playbook open on the dashboard's date."""
+
+    playbook: str
+    type: str
+    open: int
+    overdue: int
+    high: int  # of priority high or urgent
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """The team's weekly adoption picture."""
 
@@ -216,14 +232,19 @@ class Dashboard:
     totals_before: dict[str, dict[str, int]]
     csms: list[CsmMoves]
     warnings: list[str]
+    # tiers[measure][tier][band or "n/a"]: accounts per band per touch tier this week
+    tiers: dict[str, dict[str, dict[str, int]]]
+    ctas: list[PlaybookCtas]
 
 
-def _counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+def _counts(
+    rows: Sequence[Mapping[str, Any]], by: str = "segment"
+) -> dict[str, dict[str, dict[str, int]]]:
     out: dict[str, dict[str, dict[str, int]]] = {}
     for m in MEASURES:
         per: dict[str, dict[str, int]] = {}
         for r in rows:
-            seg = r["segment"] or "(no segment)"
+            seg = r[by] or f"(no {by})"
             bands = per.setdefault(seg, {b: 0 for b in (*BANDS, "n/a")})
             bands[r[f"{m}_band"] or "n/a"] += 1
         out[m] = per
@@ -237,12 +258,35 @@ def _totals(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str,
     }
 
 
+def _open_ctas(store: Store, as_of: date) -> list[PlaybookCtas]:
+    """Open CTAs on ``as_of`` per playbook, the most first."""
+    from cstool.store import ctas as ctas_db
+
+    per: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in ctas_db.listing(store.db, as_of, status="open"):
+        if c["opened_on"] <= as_of.isoformat():
+            per.setdefault((c["playbook"], c["type"]), []).append(c)
+    rows = [
+        PlaybookCtas(
+            playbook,
+            kind,
+            len(cs),
+            sum(1 for c in cs if c["due_on"] < as_of.isoformat()),
+            sum(1 for c in cs if c["priority"] in ("high", "urgent")),
+        )
+        for (playbook, kind), cs in per.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.open, r.playbook))
+
+
 def adoption_dashboard(
-    store: Store, config: Config, as_of: date | None = None, drops_per_csm: int = 5
+    store: Store, resolved: ResolvedConfig, as_of: date | None = None, drops_per_csm: int = 5
 ) -> Dashboard:
     """The weekly dashboard on the snapshot of ``as_of`` (default: the latest snapshot)."""
-    from cstool import adoption
+    from cstool import adoption, context
     from cstool.store import adoption as scores_db
+
+    config = resolved.config
 
     dates = [date.fromisoformat(s) for s in scores_db.snapshot_dates(store.db)]
     if not dates:
@@ -288,4 +332,6 @@ def adoption_dashboard(
         totals_before=_totals(before),
         csms=csms,
         warnings=warnings,
+        tiers=_counts(context.book(store, resolved, d).accounts, "touch_tier"),
+        ctas=_open_ctas(store, d),
     )

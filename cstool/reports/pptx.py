@@ -325,6 +325,8 @@ def _internal_slide(prs: Any, r: AccountReport) -> None:
         "Latest NPS: "
         + (f"{i.nps['score']} ({i.nps['category']}) on {i.nps['date']}" if i.nps else "none"),
         f"References given: {i.references}",
+        f"Open CTAs: {len(i.ctas)}",
+        *(f"  {c['playbook']} ({c['priority']}, due {c['due_on']})" for c in i.ctas[:6]),
     ]
     _text(slide, 0.6, 1.5, 5.6, 5.6, [(f, 14, False, INK) for f in facts])
     entries = [(f"{e.date}  {e.type}: {e.text}", 12, False, INK) for e in i.timeline]

@@ -30,7 +30,7 @@ RESPONSE_COLUMNS = (
     "segment",
     "csm",
 )
-ACTIVE_COLUMNS = ("user_id", "role", "segment", "csm")
+ACTIVE_COLUMNS = ("user_id", "account_id", "role", "segment", "csm")
 
 
 def latest_date(db: sqlite3.Connection) -> date | None:
@@ -68,7 +68,7 @@ def active_users(
     seg, params = segment_column(segment_field, "a")
     lo, hi = day_number(start), day_number(end)
     select = (
-        f"SELECT u.user_id, u.role, {seg}, a.csm FROM users u"
+        f"SELECT u.user_id, u.account_id, u.role, {seg}, a.csm FROM users u"
         " JOIN accounts a ON a.account_id = u.account_id"
         " JOIN user_activity s ON s.uid = u.uid"
     )

@@ -48,6 +48,7 @@ def test_json_has_every_section_with_known_answers(cli: Cli, company: Workspace)
         "references",
         "contacts",
         "emails",
+        "ctas",
         "notes",
     ]
     assert d["emails"] == {"entries": [], "total": 0}  # no journey has sent anything
@@ -79,6 +80,7 @@ def test_json_has_every_section_with_known_answers(cli: Cli, company: Workspace)
     ]
     assert [e["record_id"] for e in d["timeline"]["entries"]] == ["R2", "R1", "R7"]
     assert d["references"] == {"count": 0, "last": None, "items": []}
+    assert d["ctas"] == []
 
 
 def test_measures_equal_the_stored_score(cli: Cli, company: Workspace) -> None:
@@ -179,3 +181,31 @@ def test_timeline_add_bad_input(
     assert message in r.stderr
     r = cli("-w", str(company.root), "timeline", "A1", "--type", "call", "--format", "json")
     assert json.loads(r.stdout) == []
+
+
+def test_open_ctas_show_in_the_360(cli: Cli, company: Workspace) -> None:
+    """An open CTA of the account is listed with its playbook, priority and due date."""
+    from cstool.store import ctas as ctas_db
+
+    with company.open_store(write=True) as store, store.transaction():
+        for playbook, opened, closed in (("renewal-at-risk", 1, False), ("old-play", 2, True)):
+            cta_id = ctas_db.insert(
+                store.db,
+                source="playbook",
+                playbook=playbook,
+                account_id="A1",
+                type="risk",
+                priority="high",
+                owner="Ann",
+                reason=f"{playbook} reason",
+                opened_on=date(2026, 11, opened),
+                due_on=date(2026, 11, 18),
+            )
+            if closed:
+                ctas_db.update(store.db, cta_id, status="closed", closed_on=date(2026, 11, 3))
+    d = json.loads(show(cli, company, "A1", "--format", "json").stdout)
+    assert [(c["playbook"], c["priority"], c["due_on"]) for c in d["ctas"]] == [
+        ("renewal-at-risk", "high", "2026-11-18")
+    ]
+    r = show(cli, company, "A1")
+    assert "renewal-at-risk (high, due 2026-11-18): renewal-at-risk reason" in r.stdout

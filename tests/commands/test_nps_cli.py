@@ -94,9 +94,9 @@ def test_table_shows_points_rates_and_the_total(cli: Cli, company: Workspace) ->
 
 def test_unknown_grouping_is_exit_2(cli: Cli, company: Workspace) -> None:
     """--by accepts only the documented groupings."""
-    r = cli("-w", str(company.root), "nps", "--by", "tier")
+    r = cli("-w", str(company.root), "nps", "--by", "colour")
     assert r.exit_code == 2
-    assert "role" in r.stderr and "quarter" in r.stderr
+    assert "role" in r.stderr and "tier" in r.stderr and "quarter" in r.stderr
 
 
 def test_from_after_to_is_exit_1(cli: Cli, company: Workspace) -> None:

@@ -67,8 +67,9 @@ def test_book_of_a_csm_as_pptx(cli: Cli, company: Workspace, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["A1", "--csm", "Bob"], 2, "name one ACCOUNT or a --csm"),
-        ([], 2, "name one ACCOUNT or a --csm"),
+        (["A1", "--csm", "Bob", "--out", "book"], 2, "name one ACCOUNT or a --csm"),
+        (["--out", "x.pdf"], 2, "name one ACCOUNT or a --csm"),
+        (["A1"], 2, "Missing option '--out'"),
         (["A1", "--out", "x.pdf"], 2, "cannot tell the report format of 'x.pdf'"),
         (["ZZ", "--out", "x.html"], 1, "no account 'ZZ'"),
         (["--csm", "Nobody", "--out", "book"], 1, "no active account has the CSM 'Nobody'"),
