@@ -99,13 +99,15 @@ def _names(store: Store) -> tuple[Any, Any, Any]:
     """user_id, account_id and feature name arrays indexed by uid and fid."""
     import pyarrow as pa
 
-    users = store.db.execute("SELECT uid, user_id, account_id FROM users").fetchall()
+    from cstool.store import usage as usage_db
+
+    users = usage_db.user_ids(store.db)
     n = max((r[0] for r in users), default=0) + 1
     user_ids: list[str | None] = [None] * n
     account_ids: list[str | None] = [None] * n
     for uid, user_id, account_id in users:
         user_ids[uid], account_ids[uid] = user_id, account_id
-    names = store.db.execute("SELECT fid, feature FROM feature_names").fetchall()
+    names = usage_db.feature_catalogue(store.db)
     feature_names: list[str | None] = [None] * (max((r[0] for r in names), default=0) + 1)
     for fid, name in names:
         feature_names[fid] = name
@@ -121,13 +123,10 @@ def _day(store: Store, d: int, users: Any, accounts: Any, features: Any, schema:
     import numpy as np
     import pyarrow as pa
 
-    cur = store.db.execute(
-        "SELECT group_concat(uid), group_concat(fid), group_concat(events)"
-        " FROM (SELECT uid, fid, events FROM usage WHERE day = ? ORDER BY uid, fid)",
-        (d,),
-    )
-    uids_text, fids_text, events_text = cur.fetchone()
-    if uids_text is None:
+    from cstool.store import usage as usage_db
+
+    uids_text, fids_text, events_text = usage_db.day_keys(store.db, d)
+    if uids_text is None or fids_text is None or events_text is None:
         return pa.record_batch([pa.array([], t) for t in schema.types], schema=schema)
     uid = pa.array(np.fromstring(uids_text, dtype=np.int64, sep=","))
     fid = pa.array(np.fromstring(fids_text, dtype=np.int64, sep=","))

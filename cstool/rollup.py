@@ -86,10 +86,7 @@ def workspace_users(store: Store) -> pa.Table:
     number of activated_at (null when missing)."""
     import pyarrow as pa
 
-    rows = store.db.execute(
-        "SELECT user_id, account_id,"
-        " CAST(julianday(activated_at) - 2440587.5 AS INTEGER) FROM users ORDER BY user_id"
-    ).fetchall()
+    rows = usage_db.activation_days(store.db)
     return pa.table(
         {
             "user_id": pa.array([r[0] for r in rows], pa.string()),

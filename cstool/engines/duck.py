@@ -270,13 +270,15 @@ def _workspace_rows(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """``usage_rows`` over the usage loaded in a cstool database, streamed from SQLite."""
     import pyarrow as pa
 
+    from cstool.store import usage as usage_db
+
     if not path.exists():
         raise InputError(f"{path} does not exist", hint="pass the cstool.db of a workspace")
     # DuckDB pulls the batches from its own thread; only that thread reads the connection.
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     try:
-        ids = db.execute("SELECT uid, user_id, account_id FROM users").fetchall()
-        names = db.execute("SELECT fid, feature FROM feature_names").fetchall()
+        ids = usage_db.user_ids(db)
+        names = usage_db.feature_catalogue(db)
     except sqlite3.DatabaseError as e:
         db.close()
         raise InputError(
@@ -302,8 +304,7 @@ def _workspace_rows(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            cur = db.execute("SELECT day, uid, fid, events FROM usage")
-            while chunk := cur.fetchmany(200_000):
+            for chunk in usage_db.all_rows(db, 200_000):
                 day, uid, fid, events = zip(*chunk, strict=True)
                 yield pa.record_batch(
                     [

@@ -71,7 +71,7 @@ class SqliteEngine:
                 feat["account_id"].append(u.account_ids[i])
                 feat["feature"].append(u.feature_names[j])
                 feat["users"].append(int(s.users[i, j]))
-        rows_read = int(self.store.db.execute("SELECT COUNT(*) FROM usage").fetchone()[0])
+        rows_read = usage_db.count(self.store.db)
         seen = sorted(name for _, name in usage_db.feature_catalogue(self.store.db))
         accounts = pa.table(
             {
