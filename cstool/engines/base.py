@@ -24,10 +24,6 @@ class Source:
     kind: SourceKind
     location: str
 
-    @property
-    def label(self) -> str:
-        return self.location
-
 
 @dataclass(frozen=True)
 class Reading:

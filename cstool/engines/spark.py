@@ -11,6 +11,7 @@ parsed as an expression.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -99,6 +100,9 @@ class SparkEngine:
             if active is not None:
                 return active, False
             master = self.settings.master
+            if master.startswith("local"):
+                # The JVM picks its address before reading the session's settings.
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             b = SparkSession.builder.appName("cstool rollup").master(master)
             if master.startswith("local"):
                 b = (
