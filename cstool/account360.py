@@ -214,16 +214,14 @@ def account_360(
     from cstool import adoption, nps, timeline
     from cstool.store import accounts as accounts_db
     from cstool.store import adoption as scores_db
-    from cstool.store import usage as usage_db
-    from cstool.store.sql import day_date
 
     row = accounts_db.account(store.db, account_id)
     if row is None:
         raise NotFoundError(
             f"no account {account_id!r}", hint="see `cstool score` for the account ids"
         )
-    span = usage_db.day_range(store.db)
-    d = as_of or (day_date(span[1]) if span else today)
+    span = adoption.data_span(store)  # loaded usage and rollups
+    d = as_of or (span[1] if span else today)
     notes: list[str] = []
     detail = None
     if not row["active"]:
@@ -231,7 +229,7 @@ def account_360(
     elif span is None:
         notes.append("no usage is loaded: no adoption measures")
     else:
-        adoption.usage_date(store, d, reach=adoption.reach(config))  # refuses a far date
+        adoption.usage_date(store, d, config=config)  # refuses a far date
         detail = adoption.account_adoption(store, config, account_id, d)
         if detail is not None and not detail.banded:
             notes.append("no thresholds are stored yet: `cstool score` calibrates and bands")

@@ -28,6 +28,7 @@ from cstool.errors import InputError, NotFoundError, UsageError
 from cstool.schemas import SCORE_COLUMNS
 from cstool.store import Store, day_date, day_number, exports
 from cstool.store import adoption as scores_db
+from cstool.store import rollups as rollups_db
 from cstool.store import usage as usage_db
 
 ALL_SEGMENTS = "*"
@@ -188,16 +189,25 @@ class Universe:
 _NEVER = 1 << 40
 
 
-def universe(store: Store, metrics: MetricsConfig, account_id: str | None = None) -> Universe:
+def universe(
+    store: Store,
+    metrics: MetricsConfig,
+    account_id: str | None = None,
+    *,
+    active_only: bool = True,
+) -> Universe:
     """Read accounts, users and feature entitlements once.
 
     With ``account_id``, the universe is that one active account (empty if it is not one),
     and reading its usage touches only its users' rows: the measures of one account in
-    milliseconds, by the same arithmetic as every account's.
+    milliseconds, by the same arithmetic as every account's. ``active_only=False`` takes
+    the inactive accounts too (a rollup counts every account's users).
     """
     import numpy as np
 
-    accts = exports.active_accounts(store.db, metrics.segment_field, account_id)
+    accts = exports.active_accounts(
+        store.db, metrics.segment_field, account_id, active_only=active_only
+    )
     index = {a[0]: i for i, a in enumerate(accts)}
     licenses = np.array([float(a[4]) if a[4] else np.nan for a in accts], dtype=float)
     by_account = list(usage_db.users_by_account(store.db, _NEVER, account_id))
@@ -263,6 +273,39 @@ def universe(store: Store, metrics: MetricsConfig, account_id: str | None = None
 
 
 @dataclass
+class Statistics:
+    """The sufficient statistics of every account on one date: all the measures need from
+    usage. Every engine rolls up exactly these (see :mod:`cstool.engines`).
+
+    Arrays are aligned to a :class:`Universe`: accounts by index, features by column.
+    Counting distinct users per feature costs more than seeing whether anyone used it, so
+    the counts are made when first asked for (explain, the 360, ``breadth_min_users`` > 1).
+    """
+
+    as_of: date
+    activated: Any  # int [accounts]: users activated on or before as_of
+    active: Any  # int [accounts]: activated users with events > 0 in the depth window
+    any_user: Any  # bool [accounts x features]: some user with events > 0 in the breadth window
+    count_users: Callable[[], Any] = field(repr=False)
+    source: str = "usage"  # "usage": the loaded rows; "rollup": a stored rollup; "none"
+    _users: Any = field(default=None, repr=False)
+
+    @property
+    def users(self) -> Any:
+        """int [accounts x features]: distinct users with events > 0 in the breadth window."""
+        if self._users is None:
+            self._users = self.count_users()
+        return self._users
+
+
+def counted(
+    as_of: date, activated: Any, active: Any, users: Any, source: str = "rollup"
+) -> Statistics:
+    """Statistics whose per-feature user counts are known already (a rollup's)."""
+    return Statistics(as_of, activated, active, users > 0, lambda: users, source, users)
+
+
+@dataclass
 class Measures:
     """The three measures of every account on one date (NaN = missing)."""
 
@@ -272,7 +315,17 @@ class Measures:
     breadth: Any
     activated: Any
     active: Any
-    used: Any  # bool [accounts x features]
+    used: Any  # bool [accounts x features]: counts towards breadth
+    stats: Statistics = field(repr=False)
+
+    @property
+    def users(self) -> Any:
+        """int [accounts x features]: distinct users in the breadth window."""
+        return self.stats.users
+
+    @property
+    def source(self) -> str:
+        return self.stats.source
 
     def values(self, measure: str) -> Any:
         return {"deployment": self.deployment, "depth": self.depth, "breadth": self.breadth}[
@@ -328,43 +381,160 @@ def read_active(store: Store, u: Universe, first_day: int, last_day: int) -> Act
     )
 
 
-def measures_at(u: Universe, usage: ActiveUsage, as_of: date, metrics: MetricsConfig) -> Measures:
-    """Compute the three measures for every account on ``as_of`` from pre-read usage."""
+# Up to this many (user, feature) pairs, distinct pairs are marked in a dense array (a
+# scatter); beyond it they are sorted, which needs no memory per possible pair.
+_DENSE_PAIRS = 1 << 27
+
+
+def statistics_at(
+    u: Universe, usage: ActiveUsage, as_of: date, metrics: MetricsConfig
+) -> Statistics:
+    """The statistics of every account on ``as_of`` from pre-read usage: the built-in
+    engine's arithmetic over the loaded rows."""
     import numpy as np
 
     d = day_number(as_of)
-    n_acc = len(u.account_ids)
-    n_feat = len(u.feature_names)
+    n_acc, n_feat, n_users = len(u.account_ids), len(u.feature_names), len(u.user_acct)
 
     activated_user = (u.user_activated <= d) & (u.user_acct >= 0)
     activated = np.bincount(u.user_acct[activated_user], minlength=n_acc)
 
     # Active: activated users with a row in the depth window (rows are all events > 0).
-    seen = np.zeros(len(u.user_acct), dtype=bool)
+    seen = np.zeros(n_users, dtype=bool)
     seen[usage.uid[usage.window(d, metrics.depth_window_days)]] = True
     active = np.bincount(u.user_acct[seen & activated_user], minlength=n_acc)
 
-    # Used: (account, feature) cells with at least breadth_min_users distinct users.
     w = usage.window(d, metrics.breadth_window_days)
-    if metrics.breadth_min_users <= 1:
-        used_flat = np.zeros(n_acc * n_feat, dtype=bool)
-        used_flat[usage.cell[w]] = True
-    else:
-        # Rows are distinct per (day, user, feature); a user counts once per cell however
-        # many days they used it.
-        pairs = np.sort(usage.cell[w].astype(np.int64) * len(u.user_acct) + usage.uid[w])
-        distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-        users_per = np.bincount(distinct // len(u.user_acct), minlength=n_acc * n_feat)
-        used_flat = users_per >= metrics.breadth_min_users
-    used = used_flat.reshape(n_acc, n_feat)
+    any_user = np.zeros(n_acc * n_feat, dtype=bool)
+    any_user[usage.cell[w]] = True
 
+    def count_users() -> Any:
+        # Rows are distinct per (day, user, feature): a user who used a feature on several
+        # days of the window counts once. A user's account is fixed, so (user, feature
+        # column) names the (account, feature) cell.
+        pairs = usage.uid[w].astype(np.int64) * n_feat + usage.cell[w] % n_feat
+        if n_users * n_feat <= _DENSE_PAIRS:
+            marked = np.zeros(n_users * n_feat, dtype=bool)
+            marked[pairs] = True
+            distinct = np.flatnonzero(marked)
+        else:
+            distinct = np.unique(pairs)
+        cells = u.user_acct[distinct // n_feat] * n_feat + distinct % n_feat
+        return np.bincount(cells, minlength=n_acc * n_feat).reshape(n_acc, n_feat)
+
+    return Statistics(as_of, activated, active, any_user.reshape(n_acc, n_feat), count_users)
+
+
+def measures_of(u: Universe, stats: Statistics, metrics: MetricsConfig) -> Measures:
+    """The three measures from an engine's statistics; the same arithmetic for every engine."""
+    import numpy as np
+
+    activated, active = stats.activated, stats.active
+    if metrics.breadth_min_users <= 1:
+        used = stats.any_user
+    else:
+        used = stats.users >= metrics.breadth_min_users
     with np.errstate(invalid="ignore", divide="ignore"):
         deployment = np.minimum(1.0, activated / u.licenses)
         depth = np.where(activated > 0, active / np.maximum(activated, 1), np.nan)
         en_w = (u.enabled * u.weights).sum(axis=1)
         used_w = ((u.enabled & used) * u.weights).sum(axis=1)
         breadth = np.where(en_w > 0, used_w / np.where(en_w > 0, en_w, 1), np.nan)
-    return Measures(as_of, deployment, depth, breadth, activated, active, used)
+    if stats.source == "none":
+        deployment = depth = breadth = np.full(len(u.account_ids), np.nan)
+    return Measures(stats.as_of, deployment, depth, breadth, activated, active, used, stats)
+
+
+def measures_at(u: Universe, usage: ActiveUsage, as_of: date, metrics: MetricsConfig) -> Measures:
+    """Compute the three measures for every account on ``as_of`` from pre-read usage."""
+    return measures_of(u, statistics_at(u, usage, as_of, metrics), metrics)
+
+
+def rolled_statistics(store: Store, u: Universe, as_of: date) -> Statistics:
+    """The statistics of ``as_of`` from the stored rollup, aligned to ``u``.
+
+    Accounts and features without a stored row have no users.
+    """
+    import numpy as np
+
+    d = day_number(as_of)
+    n_acc, n_feat = len(u.account_ids), len(u.feature_names)
+    one = u.account_ids[0] if u.only_uids is not None and u.account_ids else None
+    index = {a: i for i, a in enumerate(u.account_ids)}
+    activated = np.zeros(n_acc, dtype=np.int64)
+    active = np.zeros(n_acc, dtype=np.int64)
+    for aid, n_activated, n_active in rollups_db.account_rows(store.db, d, one):
+        i = index.get(aid)
+        if i is not None:
+            activated[i], active[i] = n_activated, n_active
+    users = np.zeros((n_acc, n_feat), dtype=np.int64)
+    for aid, fid, n in rollups_db.feature_rows(store.db, d, one):
+        i = index.get(aid)
+        col = u.fid_col[fid] if fid < len(u.fid_col) else -1
+        if i is not None and col >= 0:
+            users[i, col] = n
+    return counted(as_of, activated, active, users)
+
+
+def no_statistics(u: Universe, as_of: date) -> Statistics:
+    """For a date without usage or a rollup: no statistics, so every measure is missing."""
+    import numpy as np
+
+    n_acc, n_feat = len(u.account_ids), len(u.feature_names)
+    zeros = np.zeros(n_acc, dtype=np.int64)
+    return counted(as_of, zeros, zeros, np.zeros((n_acc, n_feat), dtype=np.int64), "none")
+
+
+def sources(store: Store, config: Config, dates: Sequence[date]) -> dict[date, str]:
+    """Where each date's statistics come from: "rollup", "usage" or "none".
+
+    A date with a stored rollup counted with the current windows takes the rollup; any other
+    date is computed from the loaded usage ("none" when no usage is loaded).
+    """
+    rolled = rollups_db.dates(store.db) if dates else {}
+    has_usage = usage_db.day_range(store.db) is not None
+    m = config.metrics
+    out = {}
+    for d in dates:
+        r = rolled.get(day_number(d))
+        fits = r is not None and (r.depth_window_days, r.breadth_window_days) == (
+            m.depth_window_days,
+            m.breadth_window_days,
+        )
+        out[d] = "rollup" if fits else "usage" if has_usage else "none"
+    return out
+
+
+def statistics_for(
+    store: Store,
+    config: Config,
+    u: Universe,
+    dates: Sequence[date],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Statistics]:
+    """The statistics of several dates, each from its source (see :func:`sources`).
+
+    Dates computed from the loaded usage share one read of their whole span.
+    """
+    metrics = config.metrics
+    plan = sources(store, config, dates)
+    raw = [d for d in dates if plan[d] == "usage"]
+    usage = None
+    if raw:
+        window = max(metrics.depth_window_days, metrics.breadth_window_days)
+        lo = day_number(min(raw)) - window + 1
+        usage = read_active(store, u, lo, day_number(max(raw)))
+    out = []
+    for i, d in enumerate(sorted(dates)):
+        if plan[d] == "rollup":
+            out.append(rolled_statistics(store, u, d))
+        elif usage is not None and plan[d] == "usage":
+            out.append(statistics_at(u, usage, d, metrics))
+        else:
+            out.append(no_statistics(u, d))
+        if progress:
+            progress(i + 1, len(dates))
+    return out
 
 
 def measure_dates(
@@ -373,19 +543,10 @@ def measure_dates(
     dates: Sequence[date],
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Universe, list[Measures]]:
-    """Measures for several dates, reading the usage of their whole span once."""
-    metrics = config.metrics
-    u = universe(store, metrics)
-    window = max(metrics.depth_window_days, metrics.breadth_window_days)
-    lo = day_number(min(dates)) - window + 1
-    hi = day_number(max(dates))
-    usage = read_active(store, u, lo, hi)
-    out = []
-    for i, d in enumerate(sorted(dates)):
-        out.append(measures_at(u, usage, d, metrics))
-        if progress:
-            progress(i + 1, len(dates))
-    return u, out
+    """Measures for several dates, in date order, reading the usage of their span once."""
+    u = universe(store, config.metrics)
+    stats = statistics_for(store, config, u, dates, progress)
+    return u, [measures_of(u, s, config.metrics) for s in stats]
 
 
 # -- calibration ---------------------------------------------------------------------------
@@ -515,7 +676,7 @@ def calibrate(
     store: Store, config: Config, as_of: date | None = None, *, apply: bool = False
 ) -> Calibration:
     """Propose cut points from the data at ``as_of``; store them when ``apply``."""
-    d = usage_date(store, as_of, reach=reach(config))
+    d = usage_date(store, as_of, config=config)
     u, (m,) = measure_dates(store, config, [d])
     return _calibrate(store, config, u, m, apply=apply)
 
@@ -556,15 +717,29 @@ def usage_date(
     option: str = "--as-of",
     reach: int = 28,
     warnings: list[str] | None = None,
+    *,
+    config: Config | None = None,
 ) -> date:
     """``as_of`` checked against the loaded usage (default: the latest usage day).
 
     A date more than ``reach`` days (the longest window) outside the usage would score every
     account as if nobody used the product: refused. A date after the latest usage day is
     allowed with a warning, since the days since may not be loaded yet.
+
+    With ``config``, rollups count too (see :func:`sources`): the default is the latest day
+    of usage or rollups, and a date with a rollup counted with the current windows is
+    accepted as it is.
     """
+    if config is not None:
+        return _rolled_or_usage_date(store, config, as_of, option, warnings)
     if as_of is None:
         return latest_usage_date(store)
+    return _loaded_usage_date(store, as_of, option, reach, warnings)
+
+
+def _loaded_usage_date(
+    store: Store, as_of: date, option: str, reach: int, warnings: list[str] | None
+) -> date:
     span = usage_db.day_range(store.db)
     if span is None:
         latest_usage_date(store)  # raises the "no usage" error
@@ -584,19 +759,80 @@ def usage_date(
     return as_of
 
 
+def _rolled_or_usage_date(
+    store: Store, config: Config, as_of: date | None, option: str, warnings: list[str] | None
+) -> date:
+    d = as_of or latest_usage_date(store)
+    rolled = rollups_db.dates(store.db)
+    r = rolled.get(day_number(d))
+    m = config.metrics
+    now = (m.depth_window_days, m.breadth_window_days)
+    if r is not None and (r.depth_window_days, r.breadth_window_days) == now:
+        return d
+    has_usage = usage_db.day_range(store.db) is not None
+    if r is not None and not has_usage:
+        raise InputError(
+            f"the rollup of {d} counted a depth window of {r.depth_window_days} and a breadth "
+            f"window of {r.breadth_window_days} days; metrics say {now[0]} and {now[1]}",
+            hint=f"roll the usage up again: `cstool rollup --engine ENGINE --usage SOURCE "
+            f"--as-of {d}`",
+        )
+    if not has_usage and rolled:
+        first, last = day_date(min(rolled)), day_date(max(rolled))
+        raise InputError(
+            f"{option} {d}: no usage is loaded and there is no rollup of that date",
+            hint=f"the rollups hold {len(rolled):,} date{'s' if len(rolled) != 1 else ''} from "
+            f"{first} to {last}; pick one, or `cstool rollup --engine ENGINE --usage SOURCE "
+            f"--as-of {d}`",
+        )
+    return _loaded_usage_date(store, d, option, reach(config), warnings)
+
+
 def reach(config: Config) -> int:
     """How far outside the loaded usage a date may be: the longest window."""
     return max(config.metrics.depth_window_days, config.metrics.breadth_window_days)
 
 
-def latest_usage_date(store: Store) -> date:
+def data_span(store: Store) -> tuple[date, date] | None:
+    """The first and last day with usage: loaded usage days and rollup dates together."""
     span = usage_db.day_range(store.db)
+    rolled = rollups_db.summary(store.db)
+    ends = ([span] if span else []) + ([rolled[1:]] if rolled else [])
+    if not ends:
+        return None
+    return day_date(min(e[0] for e in ends)), day_date(max(e[1] for e in ends))
+
+
+def latest_usage_date(store: Store) -> date:
+    """The latest day of loaded usage or of a rollup."""
+    span = data_span(store)
     if span is None:
         raise InputError(
             "no usage is loaded, so there is nothing to score",
-            hint="load usage with `cstool load usage FILE`",
+            hint="load usage with `cstool load usage FILE`, or roll it up where it lives "
+            "with `cstool rollup`",
         )
-    return day_date(span[1])
+    return span[1]
+
+
+def rollup_warnings(store: Store, config: Config, dates: Sequence[date]) -> list[str]:
+    """Say when the rollups some dates take were made before the latest users load: users
+    added or moved since are not counted in them."""
+    plan = sources(store, config, dates)
+    rolled = rollups_db.dates(store.db)
+    users_load = rollups_db.last_users_load(store.db)
+    stale = sorted(
+        d for d in dates if plan[d] == "rollup" and rolled[day_number(d)].users_load != users_load
+    )
+    if not stale:
+        return []
+    which = (
+        f"{stale[0]}" if len(stale) == 1 else f"{len(stale)} dates from {stale[0]} to {stale[-1]}"
+    )
+    return [
+        f"the rollup of {which} was made before the latest users load, so users added or "
+        "changed since are not counted; run `cstool rollup` again for those dates"
+    ]
 
 
 @dataclass
@@ -757,7 +993,8 @@ def score(
     with no thresholds stored yet the bands use the ones calibration proposes, unstored.
     """
     early: list[str] = []
-    d = usage_date(store, as_of, reach=reach(config), warnings=early)
+    d = usage_date(store, as_of, warnings=early, config=config)
+    early += rollup_warnings(store, config, [d])
     u, (m,) = measure_dates(store, config, [d])
     if save:
         th, calibrated, warnings = _ensure_thresholds(store, config, u, m)
@@ -801,11 +1038,12 @@ def backfill(
     the first usage day, when the history is shorter).
     """
     early: list[str] = []
-    end = usage_date(store, end, "--to", reach(config), early)
+    end = usage_date(store, end, "--to", warnings=early, config=config)
     if start is None:
-        first = day_date(usage_db.day_range(store.db)[0])  # type: ignore[index]
-        start = max(end - timedelta(weeks=8), first)
-    start = usage_date(store, start, "--from", reach(config))
+        span = data_span(store)
+        assert span is not None  # usage_date found some
+        start = max(end - timedelta(weeks=8), span[0])
+    start = usage_date(store, start, "--from", config=config)
     if every < 1:
         raise InputError("--every must be at least 1 day", hint="e.g. --every 7")
     if start > end:
@@ -816,6 +1054,9 @@ def backfill(
         dates.append(d)
         d -= timedelta(days=every)
     dates.sort()
+    for d in dates[1:-1]:
+        usage_date(store, d, f"--every {every} reaches", config=config)
+    early += rollup_warnings(store, config, dates)
     u, ms = measure_dates(store, config, dates, progress)
     th, calibrated, warnings = _ensure_thresholds(store, config, u, ms[-1])  # ms[-1]: ``end``
     with store.transaction():
@@ -930,7 +1171,7 @@ def explain(
     store: Store, config: Config, account_id: str, as_of: date | None = None
 ) -> Explanation:
     """The numbers behind one account's bands on ``as_of`` and a week earlier."""
-    d = usage_date(store, as_of, reach=reach(config))
+    d = usage_date(store, as_of, config=config)
     metrics = config.metrics
     u, (before, now) = measure_dates(store, config, [d - timedelta(days=7), d])
     th = _thresholds_for_reading(store, config, u, now)
@@ -1136,15 +1377,12 @@ def account_adoption(
     account is not active. Without stored thresholds the bands are None: one account alone
     cannot calibrate them.
     """
-    import numpy as np
-
     metrics = config.metrics
     u = universe(store, metrics, account_id)
     if not u.account_ids:
         return None
-    d = day_number(as_of)
-    usage = read_active(store, u, d - reach(config) + 1, d)
-    m = measures_at(u, usage, as_of, metrics)
+    (stats,) = statistics_for(store, config, u, [as_of])
+    m = measures_of(u, stats, metrics)
     th = load_thresholds(store, metrics)
     seg = u.segments[0]
     parts = []
@@ -1152,13 +1390,8 @@ def account_adoption(
         c = th.applied(seg, k)
         v = _num(m.values(k)[0])
         parts.append(MeasureValue(k, v, band_of(v, c.cuts) if c else None))
-    # Distinct users per enabled feature in the breadth window.
-    w = usage.window(d, metrics.breadth_window_days)
-    n_users = len(u.user_acct)
-    pairs = np.unique(usage.cell[w].astype(np.int64) * n_users + usage.uid[w])
-    per_cell = np.bincount(pairs // n_users, minlength=len(u.feature_names))
     features = [
-        FeatureUse(name, int(per_cell[j]), bool(m.used[0, j]))
+        FeatureUse(name, int(m.users[0, j]), bool(m.used[0, j]))
         for j, name in enumerate(u.feature_names)
         if u.enabled[0, j]
     ]

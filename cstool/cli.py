@@ -14,9 +14,11 @@ from cstool.commands import (
     config_cmd,
     data,
     demo,
+    export_cmd,
     journey_cmd,
     nps_cmd,
     report,
+    rollup_cmd,
     sample,
     score,
     tiers_cmd,
@@ -111,6 +113,8 @@ timeline_cmd.register(app)
 journey_cmd.register(app)
 tiers_cmd.register(app)
 report.register(app)
+rollup_cmd.register(app)
+app.add_typer(export_cmd.app, name="export")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

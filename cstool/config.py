@@ -322,6 +322,39 @@ class JourneysConfig(Strict):
         return v
 
 
+class DuckdbConfig(Strict):
+    """How the DuckDB rollup engine runs (``cstool rollup --engine duckdb``)."""
+
+    threads: int | None = Field(default=None, ge=1, description="Threads (default: every core)")
+    memory_limit: str | None = Field(
+        default=None, description="Memory DuckDB may use before spilling to disk, e.g. '2GB'"
+    )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", v):
+            raise ValueError("write a size such as '512MB' or '2GB'")
+        return v
+
+
+class SparkConfig(Strict):
+    """How the Spark rollup engine runs (``cstool rollup --engine spark``)."""
+
+    master: str = Field(
+        default="local[*]",
+        description="spark.master: local[*] on this machine, or a cluster (spark://host:7077, "
+        "yarn, k8s://...)",
+    )
+
+
+class EnginesConfig(Strict):
+    """Settings of the rollup engines."""
+
+    duckdb: DuckdbConfig = Field(default_factory=DuckdbConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+
+
 class Config(Strict):
     """The whole of ``cstool.yaml``."""
 
@@ -353,6 +386,7 @@ class Config(Strict):
     default_touch_tier: TouchTier = Field(
         default="tech", description="The tier of accounts that no touch_tiers rule matches"
     )
+    engines: EnginesConfig = Field(default_factory=EnginesConfig)
 
     @field_validator("csms")
     @classmethod
@@ -691,4 +725,10 @@ touch_tiers:
     when: "arr >= 25000"
 # The long tail.
 default_touch_tier: tech
+
+# Engines that roll usage up where it lives (`cstool rollup`), once their extra is installed:
+# pip install "cstool[duckdb]" or "cstool[spark]". Usage is read as exports.usage says.
+# engines:
+#   duckdb: {{threads: 2, memory_limit: 2GB}}
+#   spark: {{master: "local[*]"}}        # or spark://host:7077, yarn, ...
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("jinja2", "numpy", "holidays", "inscriptis", "markupsafe")
+HEAVY = ("jinja2", "numpy", "holidays", "inscriptis", "markupsafe", "pyarrow", "duckdb", "pyspark")
 
 
 def test_cli_and_shared_modules_import_no_heavy_library() -> None:

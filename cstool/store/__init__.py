@@ -13,7 +13,8 @@ Layout:
 - One module per domain with that domain's tables and queries, as plain functions over a
   :class:`sqlite3.Connection`: :mod:`~cstool.store.exports` (export tables, load manifest,
   status), :mod:`~cstool.store.usage` (compact usage, users, features, activity spans),
-  :mod:`~cstool.store.adoption` (thresholds and snapshots), and one per domain that came
+  :mod:`~cstool.store.adoption` (thresholds and snapshots), :mod:`~cstool.store.rollups`
+  (per-account usage statistics rolled up by an engine), and one per domain that came
   after them (timeline, nps, ctas, accounts, ...).
 
 Opening: a workspace opens its store with ``ws.open_store(write=...)``. A write open holds

@@ -15,7 +15,7 @@ from typing import Any
 
 from cstool.errors import InputError
 from cstool.schemas import KINDS, LOAD_ORDER, ExportKind
-from cstool.store import usage
+from cstool.store import rollups, usage
 from cstool.store.sql import attributes_differ, count_changes, day_date, merged_attributes, q
 
 # -- migrations ------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class KindStatus:
 
 
 def status(db: sqlite3.Connection) -> list[KindStatus]:
-    """Rows, last load and date range of every kind."""
+    """Rows, last load and date range of every kind, then the rollups when there are any."""
     out = []
     for name in LOAD_ORDER:
         kind = KINDS[name]
@@ -316,6 +316,22 @@ def status(db: sqlite3.Connection) -> list[KindStatus]:
                 last_d,
             )
         )
+    rolled = rollups.summary(db)
+    run = rollups.last_run(db)
+    if rolled and run:
+        # The latest rollup: rows it read, its source and engine, and every rolled-up date.
+        out.append(
+            KindStatus(
+                "rollups",
+                run.rows,
+                None,
+                run.made_at,
+                f"{run.source} ({run.engine})",
+                None,
+                day_date(rolled[1]).isoformat(),
+                day_date(rolled[2]).isoformat(),
+            )
+        )
     return out
 
 
@@ -329,18 +345,24 @@ def segment_column(segment_field: str, table: str = "") -> tuple[str, tuple[str,
 
 
 def active_accounts(
-    db: sqlite3.Connection, segment_field: str, account_id: str | None = None
+    db: sqlite3.Connection,
+    segment_field: str,
+    account_id: str | None = None,
+    *,
+    active_only: bool = True,
 ) -> list[tuple[Any, ...]]:
     """Active accounts: (account_id, name, segment, csm, licenses_purchased).
 
     The segment comes from the named canonical column, or else from the extra attributes
-    of the accounts export. ``account_id`` narrows the list to that one account.
+    of the accounts export. ``account_id`` narrows the list to that one account;
+    ``active_only=False`` lists the inactive accounts too.
     """
     seg, params = segment_column(segment_field)
     one = " AND account_id = ?" if account_id is not None else ""
+    active = "active = 1" if active_only else "1"
     sql = (
         f"SELECT account_id, name, {seg}, csm, licenses_purchased FROM accounts"
-        f" WHERE active = 1{one} ORDER BY account_id"
+        f" WHERE {active}{one} ORDER BY account_id"
     )
     return list(db.execute(sql, params + ((account_id,) if account_id is not None else ())))
 

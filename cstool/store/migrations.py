@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from cstool.store import adoption, ctas, exports, nps, sends, timeline, usage
+from cstool.store import adoption, ctas, exports, nps, rollups, sends, timeline, usage
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -33,4 +33,5 @@ MIGRATIONS: list[Migration] = [
     adoption.index_account_history,  # 7
     ctas.create_tables,  # 8
     sends.create_tables,  # 9
+    rollups.create_tables,  # 10
 ]

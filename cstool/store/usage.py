@@ -301,3 +301,44 @@ def last_active_days(db: sqlite3.Connection, uids: Sequence[int], until: int) ->
         (until, json.dumps([int(u) for u in uids])),
     )
     return {int(u): int(d) for u, d in cur}
+
+
+# -- whole-table reads: rollups and exports --------------------------------------------------
+
+
+def activation_days(db: sqlite3.Connection) -> list[tuple[str, str, int | None]]:
+    """(user_id, account_id, day number of activated_at or None) of every user, by user_id."""
+    return list(
+        db.execute(
+            "SELECT user_id, account_id, CAST(julianday(activated_at) - 2440587.5 AS INTEGER)"
+            " FROM users ORDER BY user_id"
+        )
+    )
+
+
+def user_ids(db: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """(uid, user_id, account_id) of every user."""
+    return list(db.execute("SELECT uid, user_id, account_id FROM users"))
+
+
+def count(db: sqlite3.Connection) -> int:
+    """How many usage rows are stored."""
+    return int(db.execute("SELECT COUNT(*) FROM usage").fetchone()[0])
+
+
+def day_keys(db: sqlite3.Connection, day: int) -> tuple[str | None, str | None, str | None]:
+    """One day's rows as three texts of comma-separated uids, fids and events, in user and
+    feature order (None when the day has no rows): numpy parses them in C."""
+    row = db.execute(
+        "SELECT group_concat(uid), group_concat(fid), group_concat(events)"
+        " FROM (SELECT uid, fid, events FROM usage WHERE day = ? ORDER BY uid, fid)",
+        (day,),
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+def all_rows(db: sqlite3.Connection, batch: int) -> Iterator[list[tuple[int, int, int, int]]]:
+    """Every usage row as (day, uid, fid, events), ``batch`` rows at a time."""
+    cur = db.execute("SELECT day, uid, fid, events FROM usage")
+    while chunk := cur.fetchmany(batch):
+        yield chunk
