@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cstool.commands import workspace
+from cstool.commands import workspace_store
 from cstool.commands.params import date_option
 from cstool.console import NONE, Format, errors_to_exit, message, out, pct, plain_cell, render
 
@@ -61,8 +61,7 @@ def tiers(
     from cstool import tiers as core
     from cstool.context import book
 
-    ws = workspace()
-    with errors_to_exit(), ws.open_store() as store:
+    with errors_to_exit(), workspace_store() as (ws, store):
         report = core.report(book(store, ws.resolved, as_of), csm=csm, tier=tier)
     when = f"on {report.as_of}"
     if by is not By.csm:
