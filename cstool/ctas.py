@@ -201,29 +201,29 @@ def make_plan(
         elif outcome.verdict is Verdict.ERROR and len(errors) < 5:
             errors.append(f"{pb.name}, {account_id}: {outcome.error}")
 
+    false = Verdict.FALSE
     for pb in sorted(playbooks, key=lambda p: p.name):
-        audience, when = pb.condition("audience"), pb.when_condition
+        conditions = [c for c in (pb.condition("audience"), pb.when_condition) if c is not None]
         close_when = pb.condition("close_when")
         seen: set[str] = set()
         due_on = due(pb.due_in)
         for acct in book.accounts:
             aid = acct["account_id"]
-            cur = by_key.pop((aid, pb.name), None)
+            cur = by_key.pop((aid, pb.name), None) if by_key else None
             holds = True
             missing: tuple[str, ...] = ()
-            for condition in (audience, when):
-                if condition is None:
-                    continue
+            for condition in conditions:
                 outcome = condition.evaluate(acct)
-                if not outcome:
-                    note_outcome(pb, aid, outcome, seen)
+                if outcome.verdict is not Verdict.TRUE:
+                    if outcome.verdict is not false:
+                        note_outcome(pb, aid, outcome, seen)
                     holds, missing = False, outcome.missing
                     break
+            if cur is None and not holds:
+                continue
             owner = acct.get(pb.owner)
             owner = None if owner is None else str(owner)
             if cur is None:
-                if not holds:
-                    continue
                 reason = pb.render_reason(acct, aid)
                 closed = _iso(last_closed.get((aid, pb.name)))
                 common = (pb.name, aid, acct["name"])
@@ -247,7 +247,7 @@ def make_plan(
             # An open or snoozed CTA of this playbook.
             if close_when is not None:
                 outcome = close_when.evaluate(acct)
-                if not outcome:
+                if outcome.verdict is not Verdict.TRUE and outcome.verdict is not false:
                     note_outcome(pb, aid, outcome, seen)
                 should_close = bool(outcome)
             else:

@@ -28,7 +28,7 @@ from cta_data import (
 )
 from typer.testing import Result
 
-from cstool import busdays, ctas
+from cstool import busdays, ctas, timeline
 from cstool.errors import InputError, NotFoundError
 from cstool.store import ctas as ctas_db
 from cstool.workspace import Workspace
@@ -534,6 +534,13 @@ def test_cta_events_for_the_timeline(company: Workspace) -> None:
         ("2026-11-27", "closed", "renewal-at-risk"),
     ]
     assert len(later) == 1 and later[0]["text"].startswith("closed: close_when holds")
+    with company.open_store() as store:
+        merged = timeline.timeline(store, "RENEW", types=["cta"])
+    cta_id = events[0]["cta_id"]
+    assert [(str(e.date), e.source, e.text[:40]) for e in merged.entries] == [
+        ("2026-11-27", "ctas", f"CTA {cta_id} renewal-at-risk closed: close_when h"[:40]),
+        ("2026-11-20", "ctas", f"CTA {cta_id} renewal-at-risk opened: Renewal in 90"[:40]),
+    ]
 
 
 # -- email assists -----------------------------------------------------------------------------
@@ -578,7 +585,7 @@ def test_cta_assist_writes_drafts_for_the_contacts(with_users: Workspace, cli: C
     assert text.startswith("Hi Bo,") and "Best regards,\nPriya Raman\nCSM, Acme\n" in text
     again = run(cli, with_users, "cta", "assist", str(cta_id), "1", "--as-of", "2026-11-20")
     assert "Skipped U2: " in again.stderr and "already written (--force)" in again.stderr
-    forced = run(cli, with_users, "cta", "assist", str(cta_id), "1", "--force", "--to", "U3")
+    forced = run(cli, with_users, "cta", "assist", str(cta_id), "1", "--force", "--user", "U3")
     assert forced.exit_code == 0
     assert forced.stdout.strip() == f"outbox/assist/cta-{cta_id}-task-1-1.eml"
     assert not list(folder.glob(".*"))  # no temporary files left
@@ -590,7 +597,7 @@ def test_cta_assist_refuses_what_it_cannot_write(with_users: Workspace, cli: Cli
     cta_id = str(open_ctas(with_users)[("RENEW", "renewal-at-risk")]["cta_id"])
     no_assist = run(cli, with_users, "cta", "assist", cta_id, "2")
     assert no_assist.exit_code == 1 and "has no email assist" in no_assist.stderr
-    other = run(cli, with_users, "cta", "assist", cta_id, "1", "--to", "U4")
+    other = run(cli, with_users, "cta", "assist", cta_id, "1", "--user", "U4")
     assert other.exit_code == 1 and "U4 is not a user of account RENEW" in other.stderr
     unknown = run(cli, with_users, "cta", "assist", cta_id, "7")
     assert unknown.exit_code == 1 and f"CTA {cta_id} has no task 7" in unknown.stderr

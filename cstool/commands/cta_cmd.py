@@ -29,7 +29,7 @@ OnDate = Annotated[
 
 PLAN_TABLE = [
     Column("action", kind="id"),
-    Column("account_name", "account", min_width=12),
+    Column("account_name", "account", min_width=12, priority=2),
     Column("playbook", min_width=14, priority=1),
     Column("why", "reason", "prose"),
 ]
@@ -333,7 +333,7 @@ def assist(
     n: TaskNo,
     to: Annotated[
         list[str] | None,
-        typer.Option("--to", metavar="USER_ID", help="Write for this user (repeatable)."),
+        typer.Option("--user", metavar="USER_ID", help="Write for this user (repeatable)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite drafts already there.")] = False,
     as_of: Annotated[

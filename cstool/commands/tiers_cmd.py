@@ -84,9 +84,14 @@ def tiers(
             nowrap=("tier", "accounts", "arr", "arr_share", "open_ctas"),
         )
     if format is Format.table:
+        import textwrap
+
         out.print("Rules, the first that holds:", markup=False)
         for rule in report.rules:
-            out.print(f"  {rule}", markup=False)
+            out.print(
+                textwrap.fill(rule, out.width, initial_indent="  ", subsequent_indent="    "),
+                markup=False,
+            )
     counts = ", ".join(f"{n:,} {t}" for t, n in report.totals.items())
     message(f"{len(report.accounts):,} accounts: {counts}")
 
