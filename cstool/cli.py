@@ -12,11 +12,13 @@ from cstool import __version__, console
 from cstool.commands import (
     accounts,
     config_cmd,
+    cta_cmd,
     data,
     demo,
     export_cmd,
     journey_cmd,
     nps_cmd,
+    playbooks_cmd,
     report,
     rollup_cmd,
     sample,
@@ -115,6 +117,8 @@ tiers_cmd.register(app)
 report.register(app)
 rollup_cmd.register(app)
 app.add_typer(export_cmd.app, name="export")
+playbooks_cmd.register(app)
+cta_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

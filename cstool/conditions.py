@@ -25,6 +25,7 @@ import difflib
 import functools
 import keyword
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -391,7 +392,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
 class Condition:
     """A compiled condition: evaluate it per account or user with :meth:`evaluate`."""
 
-    __slots__ = ("_order", "_root", "_template", "names", "source")
+    __slots__ = ("_local", "_order", "_root", "_template", "names", "source")
 
     def __init__(self, source: str, names: frozenset[str], template: Template) -> None:
         self.source = source
@@ -399,6 +400,27 @@ class Condition:
         self._order = tuple(sorted(names))  # so that missing names are reported in one order
         self._template = template
         self._root = template.root_render_func
+        # One Jinja context per thread, given each evaluation's values: making a new one per
+        # evaluation (copying the environment's globals) cost half the evaluation time.
+        self._local = threading.local()
+
+    def _with_missing(self, context: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        values: dict[str, Any] = {}
+        missing: list[Any] = []
+        for name in self._order:
+            value = context.get(name)
+            if value is None:
+                value = _missing_type()(name=name)
+                missing.append(value)
+            values[name] = value
+        return values, missing
+
+    def _context(self, values: Mapping[str, Any]) -> Any:
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = self._local.ctx = self._template.new_context({}, shared=True)
+        ctx.parent = values
+        return ctx
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
@@ -411,20 +433,20 @@ class Condition:
         that cannot be compared (text with a number) give ERROR with the reason. Never raises
         for any values.
         """
-        values: dict[str, Any] = {}
         missing: list[Any] | None = None
+        values: Mapping[str, Any] = context
+        get = context.get
         for name in self._order:
-            value = context.get(name)
-            if value is None:
-                value = _missing_type()(name=name)
-                if missing is None:
-                    missing = []
-                missing.append(value)
-            values[name] = value
+            if get(name) is None:
+                # Some value is missing: evaluate over a copy where each missing value is a
+                # stand-in that remembers being compared. (With every value present, the
+                # mapping itself is read, as it is.)
+                values, missing = self._with_missing(context)
+                break
         try:
             # What compile_expression's TemplateExpression does, with a shared context: the
             # values are used as they are instead of being copied beside the globals.
-            ctx = self._template.new_context(values, shared=True)
+            ctx = self._context(values)
             for _ in self._root(ctx):
                 pass
             result = ctx.vars["result"]

@@ -67,6 +67,9 @@ def steps(root: Path) -> list[Step]:
         ("score", "--sort", "depth", "--limit", "10"),
         ("score", "explain", "ACC-00001"),
         ("changes", "--by", "segment", "--limit", "10"),
+        ("tiers", "--by", "csm"),
+        ("cta", "generate", "--limit", "5"),
+        ("cta", "list", "--status", "open", "--as-of", SAMPLE_END, "--limit", "10"),
         # A journey's plan on the sample's last day, previews in outbox/dry-run/feature-nudge/.
         ("journey", "send", DEMO_JOURNEY, "--as-of", SAMPLE_END, "--dry-run", "--limit", "5"),
     ]

@@ -8,17 +8,18 @@ A **source** is a function that returns one account's entries from its own domai
 * ``notes``: notes added with ``cstool timeline add``;
 * ``adoption``: band changes between consecutive score snapshots;
 * ``nps``: NPS responses;
-* ``journeys``: the journey emails the account's people were sent (``cstool journey send``).
+* ``journeys``: the journey emails the account's people were sent (``cstool journey send``);
+* ``ctas``: CTA events (opened, updated, closed, snoozed, due moved, task done).
 
-Adding a source (CTA events, emails sent, reference milestones) is one function and one line
+Adding a source (emails sent, reference milestones) is one function and one line
 in :data:`SOURCES`::
 
-    def _cta_events(store: Store, query: Query) -> list[Entry]:
-        from cstool import ctas  # imported late: the domain module may import this one
+    def _emails(store: Store, query: Query) -> list[Entry]:
+        from cstool.store import sends  # the domain's store module: no import cycle
 
-        return ctas.timeline_entries(store, query)
+        return [Entry(...) for r in sends.account_sends(store.db, query.account_id)]
 
-    SOURCES.append(Source("ctas", ("cta",), _cta_events, "CTA events"))
+    SOURCES.append(Source("emails", ("email_sent",), _emails, "emails sent"))
 
 A source returns the entries of ``query.account_id`` dated within ``query.since`` ..
 ``query.until`` (either may be None), newest first within a day. The merge orders by date,
@@ -212,12 +213,32 @@ def _journey_emails(store: Store, query: Query) -> list[Entry]:
     return out
 
 
+def _cta_events(store: Store, query: Query) -> list[Entry]:
+    from cstool.store import ctas as ctas_db
+
+    rows = ctas_db.cta_events(store.db, query.account_id, query.since)
+    rows.reverse()  # newest first: they come oldest first, by date then event id
+    return [
+        Entry(
+            date.fromisoformat(r["date"]),
+            "cta",
+            "ctas",
+            f"CTA {r['cta_id']} {r['playbook']} {r['text']}",
+            None,
+            None,
+            f"cta-{r['cta_id']}/{r['event_id']}",
+        )
+        for r in rows
+    ]
+
+
 SOURCES: list[Source] = [
     Source("activities", ACTIVITY_TYPES, _activities, "rows of the activities export"),
     Source("notes", NOTE_TYPES, _notes, "notes added with `cstool timeline add`"),
     Source("adoption", ("band_change",), _band_changes, "band changes between snapshots"),
     Source("nps", ("nps",), _nps, "NPS responses"),
     Source("journeys", ("email",), _journey_emails, "journey emails sent to the account's people"),
+    Source("ctas", ("cta",), _cta_events, "CTA events: opened, updated, closed, snoozed..."),
 ]
 
 

@@ -51,15 +51,16 @@ def account(account_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def write_accounts(
-    ws: Workspace, accounts: Iterable[Mapping[str, Any]], name: str = "a.csv"
+    ws: Workspace, accounts: Iterable[Mapping[str, Any]], name: str = "a.csv", **options: Any
 ) -> None:
-    """Load ``accounts`` as the accounts export (extra keys as extra columns)."""
+    """Load ``accounts`` as the accounts export (extra keys as extra columns); ``options``
+    go to the load (``mode="replace"``: accounts not in the file become inactive)."""
     accounts = list(accounts)
     canon = list(KINDS["accounts"].column_names)
     extra = sorted({k for a in accounts for k in a} - set(canon))
     header = canon + extra
     path = write_csv(ws.root / name, header, [[a.get(c) for c in header] for a in accounts])
-    load(ws, "accounts", path)
+    load(ws, "accounts", path, **options)
 
 
 def snapshot(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cstool.console import message, options
 
 if TYPE_CHECKING:
+    from cstool.store import Store
     from cstool.workspace import Workspace
 
 
@@ -18,3 +21,12 @@ def workspace() -> Workspace:
     if options.verbose:
         message(f"workspace {ws.root} (config {ws.config_path.name}, database {ws.db_path.name})")
     return ws
+
+
+@contextmanager
+def workspace_store(*, write: bool = False) -> Iterator[tuple[Workspace, Store]]:
+    """The workspace and its store, opened inside the caller's ``errors_to_exit()`` so that a
+    bad ``cstool.yaml`` is reported like any other input error."""
+    ws = workspace()
+    with ws.open_store(write=write) as store:
+        yield ws, store

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cstool.commands import workspace
+from cstool.commands import workspace_store
 from cstool.commands.params import date_option
 from cstool.console import NONE, Format, errors_to_exit, message, out, pct, plain_cell, render
 
@@ -61,8 +61,7 @@ def tiers(
     from cstool import tiers as core
     from cstool.context import book
 
-    ws = workspace()
-    with errors_to_exit(), ws.open_store() as store:
+    with errors_to_exit(), workspace_store() as (ws, store):
         report = core.report(book(store, ws.resolved, as_of), csm=csm, tier=tier)
     when = f"on {report.as_of}"
     if by is not By.csm:
@@ -85,9 +84,14 @@ def tiers(
             nowrap=("tier", "accounts", "arr", "arr_share", "open_ctas"),
         )
     if format is Format.table:
+        import textwrap
+
         out.print("Rules, the first that holds:", markup=False)
         for rule in report.rules:
-            out.print(f"  {rule}", markup=False)
+            out.print(
+                textwrap.fill(rule, out.width, initial_indent="  ", subsequent_indent="    "),
+                markup=False,
+            )
     counts = ", ".join(f"{n:,} {t}" for t, n in report.totals.items())
     message(f"{len(report.accounts):,} accounts: {counts}")
 

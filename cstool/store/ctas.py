@@ -340,7 +340,7 @@ def listing(
     """CTAs as dicts of LIST_COLUMNS (and ``snoozed_until``) with their status on ``as_of``.
 
     Filters match in any case; ``overdue`` keeps open CTAs due before ``as_of``. Sorted by
-    due date, then id.
+    due date, then priority (urgent first), then id.
     """
     where = ["1 = 1"]
     params: dict[str, Any] = {"as_of": as_of.isoformat()}
@@ -365,7 +365,8 @@ def listing(
         f" {_STATUS_ON}, c.owner, c.reason, c.opened_on, c.due_on, c.closed_on, c.close_reason,"
         " (SELECT COUNT(*) FROM cta_tasks t WHERE t.cta_id = c.cta_id AND t.done_on IS NULL),"
         " c.snoozed_until FROM ctas c LEFT JOIN accounts a ON a.account_id = c.account_id"
-        f" WHERE {' AND '.join(where)} ORDER BY c.due_on, c.cta_id",
+        f" WHERE {' AND '.join(where)} ORDER BY c.due_on, CASE c.priority WHEN 'urgent' THEN 0"
+        " WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, c.cta_id",
         params,
     )
     return [dict(zip((*LIST_COLUMNS, "snoozed_until"), r, strict=True)) for r in cur]

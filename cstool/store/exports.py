@@ -401,3 +401,11 @@ def account_attribute_names(db: sqlite3.Connection) -> list[str]:
         " WHERE a.active = 1 AND a.attributes IS NOT NULL ORDER BY j.key"
     )
     return [r[0] for r in cur]
+
+
+def account_name(db: sqlite3.Connection, account_id: str | None) -> str | None:
+    """The name of an account (active or not), or None."""
+    if account_id is None:
+        return None
+    row = db.execute("SELECT name FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
+    return str(row[0]) if row else None

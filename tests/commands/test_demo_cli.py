@@ -17,6 +17,10 @@ def test_demo_builds_a_marked_workspace_and_force_rebuilds_it(tmp_path: Path) ->
     first = runner.invoke(app, ["demo", str(tmp_path / "d")])
     assert first.exit_code == 0, first.stderr
     assert (tmp_path / "d" / ".cstool-demo").is_file()
+    # The demo ends with the CTAs the shipped playbooks open on the sample data.
+    assert "$ cstool cta generate --limit 5" in first.stderr
+    assert "opened 125, updated 0, closed 0 CTAs on 2026-11-20" in first.stderr
+    assert "CTAs on " in first.stdout and "(10 of 125)" in first.stdout
     (tmp_path / "d" / "leftover.txt").write_text("x")
     again = runner.invoke(app, ["demo", str(tmp_path / "d")])
     assert again.exit_code == 1
