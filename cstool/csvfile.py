@@ -5,9 +5,10 @@ Reading happens in passes so that the common case is fast and the error case is 
 1. :func:`prescan` streams the raw bytes once: SHA-256 for the load manifest, NUL bytes, and
    whether the bytes decode in the declared encoding (with the line, character and byte of the
    first bad one). It picks the codec that reads the text: a byte order mark is dropped, and
-   decides the byte order of UTF-16 and UTF-32, which Arrow's reader transcodes as it goes.
+   decides the byte order of UTF-16 and UTF-32, which the batch reader transcodes to UTF-8
+   as it goes.
 2. :func:`read_header` parses the header record with Python's csv module.
-3. :func:`batches` streams the records with Arrow's CSV reader, every cell as text (no type
+3. :class:`BatchReader` streams the records with Arrow's CSV reader, every cell as text (no type
    guessing), in bounded batches, so memory stays flat whatever the file size.
 4. Only when something is wrong, :func:`record_lines` re-reads the file with Python's csv
    module to turn record numbers into physical line numbers (they differ when quoted fields
@@ -24,15 +25,20 @@ import itertools
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import threading
+import time
+import weakref
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cstool.errors import InputError, Location
 
 # Exports carry long notes and bodies; Python's csv module stops at 128 KB a field by default.
 csv.field_size_limit(1 << 30)
+
+_T = TypeVar("_T")
 
 CHUNK = 1 << 20
 BATCH_BYTES = 4 << 20
@@ -344,9 +350,48 @@ class Batch:
     bytes_done: int
 
 
+# How long a finished reader waits for Arrow's threads to hand back what it lent them: far
+# longer than one block takes to read, short enough that a leak in Arrow cannot hang a load.
+_RETURN_TIMEOUT = 30.0
+
+
+class _Lent:
+    """Python objects lent to Arrow's CSV reader, and a wait until Arrow gives them all back.
+
+    Arrow reads ahead on its own I/O threads, and those threads can hold the file object and
+    the invalid-row handler after the reader itself is gone (a read still in flight, a
+    callback not yet destroyed), letting go of them later, under the GIL. Should that happen
+    while the interpreter shuts down, the thread cannot take the GIL and the process aborts
+    ("terminate called without an active exception"). So no reader is done with until every
+    lent object is released; and a lent object must never be held by a local variable,
+    which an exception's traceback would keep alive.
+    """
+
+    def __init__(self) -> None:
+        self._returned: list[threading.Event] = []
+
+    def __call__(self, obj: _T) -> _T:
+        """Lend ``obj``: it is returned once nothing refers to it any more."""
+        returned = threading.Event()
+        weakref.finalize(obj, returned.set)
+        self._returned.append(returned)
+        return obj
+
+    def wait(self) -> None:
+        """Wait until every lent object is released (giving up after ``_RETURN_TIMEOUT``)."""
+        deadline = time.monotonic() + _RETURN_TIMEOUT
+        for returned in self._returned:
+            returned.wait(max(deadline - time.monotonic(), 0))
+
+
 @dataclass
 class BatchReader:
-    """Streams a CSV's records in batches of text columns."""
+    """Streams a CSV's records in batches of text columns.
+
+    Iterating opens the file and Arrow's reader; both are closed, and Arrow's threads done
+    with everything they were given, when the iteration ends, however it ends (exhausted,
+    closed early, or an error).
+    """
 
     path: Path
     encoding: str
@@ -354,21 +399,14 @@ class BatchReader:
     delimiter: str = ","
     bad: list[BadRecord] = field(default_factory=list)
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Generator[Batch, None, None]:
         import pyarrow as pa
 
         names = [f"c{i}" for i in range(self.width)]
-
-        def on_invalid(row: Any) -> str:
-            # row.number counts the header as record 1 when known.
-            num = int(row.number) - 1 if row.number is not None else -1
-            self.bad.append(BadRecord(num, row.expected_columns, row.actual_columns, row.text))
-            return "skip"
-
-        enc = "utf8" if self.encoding == "utf-8-sig" else self.encoding
+        lent = _Lent()
         raw = self.path.open("rb")
         try:
-            yield from self._batches(raw, names, enc, on_invalid)
+            yield from self._batches(_Counting(raw), names, lent)
         except pa.ArrowInvalid as e:
             raise InputError(
                 f"the file cannot be read as CSV: {str(e).splitlines()[0]}",
@@ -377,25 +415,41 @@ class BatchReader:
                 "export the file again",
             ) from None
         finally:
+            # Arrow's threads may still be reading from the file: they let go first.
+            lent.wait()
             raw.close()
 
-    def _batches(self, raw: Any, names: list[str], enc: str, on_invalid: Any) -> Iterator[Batch]:
+    def _on_invalid(self, row: Any) -> str:
+        """Arrow's invalid-row handler: remember a record with the wrong field count, skip it."""
+        # row.number counts the header as record 1 when known.
+        num = int(row.number) - 1 if row.number is not None else -1
+        self.bad.append(BadRecord(num, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    def _batches(self, counter: _Counting, names: list[str], lent: _Lent) -> Iterator[Batch]:
         import numpy as np
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        counter = _Counting(raw)
+        codec = codecs.lookup(self.encoding).name
+        # Arrow is handed UTF-8 bytes: the UTF-8 byte order mark it drops itself; any other
+        # encoding is transcoded here, so that all Arrow holds of Python is lent, and known.
+        utf8 = codec in ("utf-8", "utf-8-sig")
+        text = counter if utf8 else _ToUtf8(counter, codec)
+        # The file object and handler are made in the call, never bound to a local here.
         reader = pacsv.open_csv(
-            io.BufferedReader(counter, buffer_size=CHUNK),
+            lent(io.BufferedReader(text, buffer_size=CHUNK)),
             read_options=pacsv.ReadOptions(
                 column_names=names,
                 skip_rows=1,
                 block_size=BATCH_BYTES,
-                encoding=enc,
+                encoding="utf8",
                 use_threads=False,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+                delimiter=self.delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=lent(self._on_invalid),
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -403,19 +457,24 @@ class BatchReader:
                 quoted_strings_can_be_null=False,
             ),
         )
-        seen = 0
-        for rb in reader:
-            n = rb.num_rows
-            # Record numbers of this batch's rows: the next n records that were not skipped.
-            # Arrow parses ahead, so bad records of later blocks may already be known here;
-            # every bad record of this block is known once the block is handed out.
-            skipped = np.array([b.record for b in self.bad], dtype=np.int64)
-            skipped = skipped[skipped > seen]
-            candidates = np.arange(seen + 1, seen + n + len(skipped) + 1, dtype=np.int64)
-            recs = candidates[~np.isin(candidates, skipped)][:n]
-            if n:
-                seen = int(recs[-1])
-            yield Batch(list(rb.columns), recs, counter.count)
+        try:
+            seen = 0
+            for rb in reader:
+                n = rb.num_rows
+                # Record numbers of this batch's rows: the next n records that were not
+                # skipped. Arrow parses ahead, so bad records of later blocks may already be
+                # known here; every bad record of this block is known once the block is
+                # handed out.
+                skipped = np.array([b.record for b in self.bad], dtype=np.int64)
+                skipped = skipped[skipped > seen]
+                candidates = np.arange(seen + 1, seen + n + len(skipped) + 1, dtype=np.int64)
+                recs = candidates[~np.isin(candidates, skipped)][:n]
+                if n:
+                    seen = int(recs[-1])
+                yield Batch(list(rb.columns), recs, counter.count)
+        finally:
+            # Arrow's reader lives only here: dropping it lets Arrow release what it holds.
+            del reader
 
 
 class _Counting(io.RawIOBase):
@@ -431,6 +490,29 @@ class _Counting(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         n = self.f.readinto(buffer)
         self.count += n
+        return n
+
+
+class _ToUtf8(io.RawIOBase):
+    """A raw reader of another one's text, in ``encoding``, as UTF-8 bytes."""
+
+    def __init__(self, f: io.RawIOBase, encoding: str) -> None:
+        self.f = f
+        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.f.read(CHUNK) or b""
+            self.pending = memoryview(self.decoder.decode(chunk, not chunk).encode("utf-8"))
+            if not chunk:
+                break
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
         return n
 
 

@@ -209,10 +209,13 @@ class _SeenKeys:
     rejected: set[Any] = field(default_factory=set)
 
 
-def _prefetch(items: Iterator[Any], depth: int = 1) -> Generator[Any, None, None]:
+def _prefetch(items: Generator[Any, None, None], depth: int = 1) -> Generator[Any, None, None]:
     """Produce ``items`` in a worker thread, ``depth`` ahead of the consumer.
 
-    An exception in the worker is raised here; stopping early stops the worker.
+    An exception in the worker is raised here. However the consumer stops (done, an error of
+    its own, KeyboardInterrupt), closing this generator stops the worker, which closes
+    ``items`` on its own thread, and joins it: nothing of ``items`` (Arrow's reader above
+    all) outlives the call, or runs while the interpreter shuts down.
     """
     import queue
     import threading
@@ -237,8 +240,12 @@ def _prefetch(items: Iterator[Any], depth: int = 1) -> Generator[Any, None, None
             put("done", None)
         except BaseException as e:  # handed to the consumer, which raises it
             put("error", e)
+        finally:
+            items.close()
 
-    worker = threading.Thread(target=work, name="cstool-check", daemon=True)
+    # Not a daemon: should a second KeyboardInterrupt cut the join short, the interpreter
+    # still waits for the worker before it shuts down.
+    worker = threading.Thread(target=work, name="cstool-check")
     worker.start()
     try:
         while True:
@@ -599,44 +606,46 @@ class _Loader:
         keys: _SeenKeys,
         skip: Any,
         refs: dict[str, Any],
-    ) -> Iterator[_Checked]:
+    ) -> Generator[_Checked, None, None]:
         """Parse and check each batch; touches no database (it runs in a worker thread)."""
         import numpy as np
         import pyarrow as pa
 
-        for batch in reader:
-            frame, recs = batch.columns, batch.records
-            bad = np.zeros(len(recs), dtype=bool)
-            parsed: dict[str, Parsed] = {}
-            about = _Subject(frame, header)
-            for col in self.kind.columns:
-                if col.name in header.canonical:
-                    cells = frame[header.canonical[col.name]]
-                elif col.default is not None:
-                    cells = pa.array([col.default] * len(recs), type=pa.string())
-                else:
-                    continue
-                parsed[col.name] = _parse_column(
-                    col, cells, self.date_format(col.name), self.numbers
+        # Closed here, on the checker thread that reads it, however the checking ends.
+        with contextlib.closing(iter(reader)) as batches:
+            for batch in batches:
+                frame, recs = batch.columns, batch.records
+                bad = np.zeros(len(recs), dtype=bool)
+                parsed: dict[str, Parsed] = {}
+                about = _Subject(frame, header)
+                for col in self.kind.columns:
+                    if col.name in header.canonical:
+                        cells = frame[header.canonical[col.name]]
+                    elif col.default is not None:
+                        cells = pa.array([col.default] * len(recs), type=pa.string())
+                    else:
+                        continue
+                    parsed[col.name] = _parse_column(
+                        col, cells, self.date_format(col.name), self.numbers
+                    )
+                    problems.add_rows(
+                        recs, header.label(col.name), parsed[col.name].messages, about(col.name)
+                    )
+                    problems.sample(col.name, parsed[col.name].samples)
+                    bad |= parsed[col.name].bad
+                for at in header.trailing:
+                    bad |= self._check_trailing(frame[at], at, recs, problems, about)
+                # Records already known bad (a pass that loads the good rows of a rejected file)
+                # are left out of keys and features. Every other row, even one that broke a rule,
+                # is still checked against the others, so one pass reports all of a file's
+                # problems.
+                skipped = np.isin(recs, skip) if skip is not None else np.zeros(len(recs), bool)
+                bad |= skipped
+                out, ids = self.storage.check(
+                    parsed, recs, bad, skipped, keys, refs, problems, header, about
                 )
-                problems.add_rows(
-                    recs, header.label(col.name), parsed[col.name].messages, about(col.name)
-                )
-                problems.sample(col.name, parsed[col.name].samples)
-                bad |= parsed[col.name].bad
-            for at in header.trailing:
-                bad |= self._check_trailing(frame[at], at, recs, problems, about)
-            # Records already known bad (a pass that loads the good rows of a rejected file)
-            # are left out of keys and features. Every other row, even one that broke a rule,
-            # is still checked against the others, so one pass reports all of a file's
-            # problems.
-            skipped = np.isin(recs, skip) if skip is not None else np.zeros(len(recs), bool)
-            bad |= skipped
-            out, ids = self.storage.check(
-                parsed, recs, bad, skipped, keys, refs, problems, header, about
-            )
-            bad |= out
-            yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
+                bad |= out
+                yield _Checked(frame, recs, parsed, ~bad, ids, batch.bytes_done)
 
     def _check_trailing(
         self, cells: Any, at: int, recs: Any, problems: _Problems, about: _Subject

@@ -6,6 +6,8 @@ import codecs
 import csv
 import hashlib
 import io
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -162,3 +164,49 @@ def test_prescan_finds_an_unclosed_quote_between_semicolons(tmp_path: Path) -> N
     with pytest.raises(InputError) as e:
         prescan(tmp_path / "x.csv", "utf-8", delimiter=";")
     assert str(e.value) == "x.csv: line 3: a quoted field that starts on this line is never closed"
+
+
+# A reader closed while Arrow's I/O thread is in the middle of a read, then the interpreter
+# exits at once. Every read after the first is held up, so one is in flight at the close.
+_CLOSE_MID_READ = """
+import sys, threading, time
+from pathlib import Path
+import cstool.csvfile as c
+
+c.CHUNK = c.BATCH_BYTES = 4096
+real = c._Counting.readinto
+in_flight, held = [], threading.Event()
+
+def slow(self, buffer):
+    in_flight.append(1)
+    try:
+        if self.count:
+            held.set()
+            time.sleep(0.3)
+        return real(self, buffer)
+    finally:
+        in_flight.pop()
+
+c._Counting.readinto = slow
+batches = iter(c.BatchReader(Path(sys.argv[1]), sys.argv[2], 2))
+next(batches)
+held.wait()
+batches.close()
+print(len(in_flight))
+"""
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_reader_closed_mid_read_exits_cleanly(tmp_path: Path, encoding: str) -> None:
+    """Closing a reader waits for Arrow's read in flight: no abort when the process exits."""
+    path = tmp_path / "big.csv"
+    rows = "".join(f"A{i},Name {i}\n" for i in range(20_000))
+    path.write_text("account_id,name\n" + rows, encoding=encoding)
+    result = subprocess.run(
+        [sys.executable, "-c", _CLOSE_MID_READ, str(path), encoding],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "0\n", "")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
+import itertools
 import json
+import os
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ from loading import load
 import cstool.csvfile
 import cstool.store.usage
 from cstool.errors import CstoolError, InputError, LockHeld, PartialFailure, UsageError
-from cstool.ingest import MAX_REPORTED
+from cstool.ingest import MAX_REPORTED, _prefetch
 from cstool.workspace import Workspace, open_workspace
 
 Write = Callable[[str, str | bytes], Path]
@@ -914,6 +918,57 @@ def test_crash_mid_load_rolls_everything_back(
     monkeypatch.setattr(cstool.store.usage, "upsert", real)
     r = load(seeded, "usage", path)
     assert r.inserted == 3000
+
+
+def _open_files() -> set[str]:
+    """The paths this process has open (Linux)."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            out.add(os.readlink(f"/proc/self/fd/{fd}"))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("failure", [RuntimeError("disk on fire"), KeyboardInterrupt()])
+def test_failed_write_stops_the_checker_and_closes_the_file(
+    seeded: Workspace, write: Write, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
+    """A write that fails mid-load (an error, or Ctrl-C) leaves no checker thread running
+    and the file closed, Arrow's reader with it, by the time the failure reaches the caller."""
+    monkeypatch.setattr(cstool.csvfile, "BATCH_BYTES", 4096)
+    path = write("usage.csv", usage_csv(150, {"U1": "A1", "U2": "A2"}, 10))
+    real = cstool.store.usage.upsert
+    calls: list[int] = []
+
+    def failing(db: sqlite3.Connection, rows: object, **how: bool) -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise failure
+        return real(db, rows, **how)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cstool.store.usage, "upsert", failing)
+    with pytest.raises(type(failure)):
+        load(seeded, "usage", path)
+    assert len(calls) == 2
+    assert [t for t in threading.enumerate() if t.name == "cstool-check"] == []
+    assert str(path) not in _open_files()
+
+
+def test_prefetch_closes_its_items_on_the_worker() -> None:
+    """A consumer that stops early has the producer closed on the worker thread, joined."""
+    closed_on: list[str] = []
+
+    def items() -> Iterator[int]:
+        try:
+            yield from itertools.count()
+        finally:
+            closed_on.append(threading.current_thread().name)
+
+    with contextlib.closing(_prefetch(items())) as batches:
+        assert next(batches) == 0
+    assert closed_on == ["cstool-check"]
+    assert [t for t in threading.enumerate() if t.name == "cstool-check"] == []
 
 
 def test_late_problem_rolls_back_earlier_batches(
