@@ -5,8 +5,8 @@ Reading happens in passes so that the common case is fast and the error case is 
 1. :func:`prescan` streams the raw bytes once: SHA-256 for the load manifest, NUL bytes, and
    whether the bytes decode in the declared encoding (with the line, character and byte of the
    first bad one). It picks the codec that reads the text: a byte order mark is dropped, and
-   decides the byte order of UTF-16 and UTF-32, which the batch reader transcodes to UTF-8
-   as it goes.
+   decides the byte order of UTF-16 and UTF-32, which the batch reader first transcodes to a
+   temporary UTF-8 copy.
 2. :func:`read_header` parses the header record with Python's csv module.
 3. :class:`BatchReader` streams the records with Arrow's CSV reader, every cell as text (no type
    guessing), in bounded batches, so memory stays flat whatever the file size.
@@ -18,6 +18,7 @@ Reading happens in passes so that the common case is fast and the error case is 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -25,20 +26,15 @@ import itertools
 import os
 import re
 import tempfile
-import threading
-import time
-import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cstool.errors import InputError, Location
 
 # Exports carry long notes and bodies; Python's csv module stops at 128 KB a field by default.
 csv.field_size_limit(1 << 30)
-
-_T = TypeVar("_T")
 
 CHUNK = 1 << 20
 BATCH_BYTES = 4 << 20
@@ -350,47 +346,16 @@ class Batch:
     bytes_done: int
 
 
-# How long a finished reader waits for Arrow's threads to hand back what it lent them: far
-# longer than one block takes to read, short enough that a leak in Arrow cannot hang a load.
-_RETURN_TIMEOUT = 30.0
-
-
-class _Lent:
-    """Python objects lent to Arrow's CSV reader, and a wait until Arrow gives them all back.
-
-    Arrow reads ahead on its own I/O threads, and those threads can hold the file object and
-    the invalid-row handler after the reader itself is gone (a read still in flight, a
-    callback not yet destroyed), letting go of them later, under the GIL. Should that happen
-    while the interpreter shuts down, the thread cannot take the GIL and the process aborts
-    ("terminate called without an active exception"). So no reader is done with until every
-    lent object is released; and a lent object must never be held by a local variable,
-    which an exception's traceback would keep alive.
-    """
-
-    def __init__(self) -> None:
-        self._returned: list[threading.Event] = []
-
-    def __call__(self, obj: _T) -> _T:
-        """Lend ``obj``: it is returned once nothing refers to it any more."""
-        returned = threading.Event()
-        weakref.finalize(obj, returned.set)
-        self._returned.append(returned)
-        return obj
-
-    def wait(self) -> None:
-        """Wait until every lent object is released (giving up after ``_RETURN_TIMEOUT``)."""
-        deadline = time.monotonic() + _RETURN_TIMEOUT
-        for returned in self._returned:
-            returned.wait(max(deadline - time.monotonic(), 0))
-
-
 @dataclass
 class BatchReader:
     """Streams a CSV's records in batches of text columns.
 
-    Iterating opens the file and Arrow's reader; both are closed, and Arrow's threads done
-    with everything they were given, when the iteration ends, however it ends (exhausted,
-    closed early, or an error).
+    Arrow is handed only a native file: its own I/O threads read ahead, and a Python file
+    object lent to them would be read, and released, under the GIL from those threads, even
+    after the reader is gone. Should that happen while the interpreter shuts down, the thread
+    cannot take the GIL and the process aborts ("terminate called without an active
+    exception"). A UTF-8 file is read in place; any other encoding is first transcoded to a
+    temporary UTF-8 copy, removed when the iteration ends, however it ends.
     """
 
     path: Path
@@ -402,22 +367,28 @@ class BatchReader:
     def __iter__(self) -> Generator[Batch, None, None]:
         import pyarrow as pa
 
-        names = [f"c{i}" for i in range(self.width)]
-        lent = _Lent()
-        raw = self.path.open("rb")
-        try:
-            yield from self._batches(_Counting(raw), names, lent)
-        except pa.ArrowInvalid as e:
-            raise InputError(
-                f"the file cannot be read as CSV: {str(e).splitlines()[0]}",
-                location=Location(self.path.name),
-                hint="a field may be larger than 4 MB or hold an unbalanced quote; "
-                "export the file again",
-            ) from None
-        finally:
-            # Arrow's threads may still be reading from the file: they let go first.
-            lent.wait()
-            raw.close()
+        codec = codecs.lookup(self.encoding).name
+        # Arrow drops a UTF-8 byte order mark itself.
+        with contextlib.ExitStack() as stack:
+            if codec in ("utf-8", "utf-8-sig"):
+                source = self.path
+            else:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="cstool-"))
+                source = Path(folder) / "utf8.csv"
+                _transcode(self.path, codec, source)
+            native = stack.enter_context(pa.OSFile(str(source), "rb"))
+            # Progress is in the export's own bytes, whatever the copy's size.
+            scale = self.path.stat().st_size / max(source.stat().st_size, 1)
+            try:
+                for columns, recs in self._batches(native):
+                    yield Batch(columns, recs, round(native.tell() * scale))
+            except pa.ArrowInvalid as e:
+                raise InputError(
+                    f"the file cannot be read as CSV: {str(e).splitlines()[0]}",
+                    location=Location(self.path.name),
+                    hint="a field may be larger than 4 MB or hold an unbalanced quote; "
+                    "export the file again",
+                ) from None
 
     def _on_invalid(self, row: Any) -> str:
         """Arrow's invalid-row handler: remember a record with the wrong field count, skip it."""
@@ -426,19 +397,14 @@ class BatchReader:
         self.bad.append(BadRecord(num, row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    def _batches(self, counter: _Counting, names: list[str], lent: _Lent) -> Iterator[Batch]:
+    def _batches(self, native: Any) -> Iterator[tuple[list[Any], Any]]:
         import numpy as np
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        codec = codecs.lookup(self.encoding).name
-        # Arrow is handed UTF-8 bytes: the UTF-8 byte order mark it drops itself; any other
-        # encoding is transcoded here, so that all Arrow holds of Python is lent, and known.
-        utf8 = codec in ("utf-8", "utf-8-sig")
-        text = counter if utf8 else _ToUtf8(counter, codec)
-        # The file object and handler are made in the call, never bound to a local here.
+        names = [f"c{i}" for i in range(self.width)]
         reader = pacsv.open_csv(
-            lent(io.BufferedReader(text, buffer_size=CHUNK)),
+            native,
             read_options=pacsv.ReadOptions(
                 column_names=names,
                 skip_rows=1,
@@ -449,7 +415,7 @@ class BatchReader:
             parse_options=pacsv.ParseOptions(
                 delimiter=self.delimiter,
                 newlines_in_values=True,
-                invalid_row_handler=lent(self._on_invalid),
+                invalid_row_handler=self._on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -457,63 +423,28 @@ class BatchReader:
                 quoted_strings_can_be_null=False,
             ),
         )
-        try:
-            seen = 0
-            for rb in reader:
-                n = rb.num_rows
-                # Record numbers of this batch's rows: the next n records that were not
-                # skipped. Arrow parses ahead, so bad records of later blocks may already be
-                # known here; every bad record of this block is known once the block is
-                # handed out.
-                skipped = np.array([b.record for b in self.bad], dtype=np.int64)
-                skipped = skipped[skipped > seen]
-                candidates = np.arange(seen + 1, seen + n + len(skipped) + 1, dtype=np.int64)
-                recs = candidates[~np.isin(candidates, skipped)][:n]
-                if n:
-                    seen = int(recs[-1])
-                yield Batch(list(rb.columns), recs, counter.count)
-        finally:
-            # Arrow's reader lives only here: dropping it lets Arrow release what it holds.
-            del reader
+        seen = 0
+        for rb in reader:
+            n = rb.num_rows
+            # Record numbers of this batch's rows: the next n records that were not skipped.
+            # Arrow parses ahead, so bad records of later blocks may already be known here;
+            # every bad record of this block is known once the block is handed out.
+            skipped = np.array([b.record for b in self.bad], dtype=np.int64)
+            skipped = skipped[skipped > seen]
+            candidates = np.arange(seen + 1, seen + n + len(skipped) + 1, dtype=np.int64)
+            recs = candidates[~np.isin(candidates, skipped)][:n]
+            if n:
+                seen = int(recs[-1])
+            yield list(rb.columns), recs
 
 
-class _Counting(io.RawIOBase):
-    """A raw reader that counts the bytes it has handed out, for progress bars."""
-
-    def __init__(self, f: io.BufferedReader) -> None:
-        self.f = f
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.f.readinto(buffer)
-        self.count += n
-        return n
-
-
-class _ToUtf8(io.RawIOBase):
-    """A raw reader of another one's text, in ``encoding``, as UTF-8 bytes."""
-
-    def __init__(self, f: io.RawIOBase, encoding: str) -> None:
-        self.f = f
-        self.decoder = codecs.getincrementaldecoder(encoding)()
-        self.pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self.pending:
-            chunk = self.f.read(CHUNK) or b""
-            self.pending = memoryview(self.decoder.decode(chunk, not chunk).encode("utf-8"))
-            if not chunk:
-                break
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
+def _transcode(path: Path, codec: str, target: Path) -> None:
+    """Write ``path``'s text, in ``codec``, to ``target`` as UTF-8, a block at a time."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    with path.open("rb") as src, target.open("wb") as out:
+        while chunk := src.read(CHUNK):
+            out.write(decoder.decode(chunk).encode("utf-8"))
+        out.write(decoder.decode(b"", True).encode("utf-8"))
 
 
 def iter_records(

@@ -35,8 +35,17 @@ def cstool(ws: Workspace, *args: str, kill_on: str | None = None, when: int = 0)
         inject = f"inject={kill_on}:signal=SIGKILL:when={when}"
         cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={kill_on}", "-e", inject]
         cmd += [sys.executable, "-m", "cstool", "--workspace", str(ws.root), *args]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # no .pyc renames to count
-    return subprocess.run(cmd, env=env, capture_output=True, timeout=120).returncode
+    return subprocess.run(cmd, env=_env(), capture_output=True, timeout=120).returncode
+
+
+def _env() -> dict[str, str]:
+    """The subprocess imports the cstool under test (a checkout may also be pip-installed),
+    and writes no .pyc files, whose renames strace would count."""
+    import cstool
+
+    here = str(Path(cstool.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def rows(ws: Workspace) -> list[dict[str, object]]:
@@ -105,6 +114,8 @@ def test_the_subprocess_uses_this_checkout() -> None:
     """The cstool the subprocess runs is the one under test."""
     out = subprocess.run(
         [sys.executable, "-c", "import cstool, sys; sys.stdout.write(cstool.__file__)"],
+        env=_env(),
+        cwd=Path.home(),
         capture_output=True,
         text=True,
         check=True,
