@@ -46,8 +46,9 @@ def load(
     mode: Annotated[
         Literal["upsert", "replace"],
         typer.Option(
+            case_sensitive=False,
             help="upsert merges by key and removes nothing; replace takes the file as the full "
-            "export (missing accounts become inactive, other missing rows are deleted)."
+            "export (missing accounts become inactive, other missing rows are deleted).",
         ),
     ] = "upsert",
     encoding: Annotated[

@@ -365,10 +365,18 @@ def test_unknown_mode_is_exit_2(
     result = cli("-w", "ws", "load", "accounts", "a.csv", "--mode", "merge")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "Invalid value for '--mode': Value error, 'merge' is not one of 'upsert', " in (
-        panel_text(result.stderr)
-    )
+    text = panel_text(result.stderr)
+    assert "Invalid value for '--mode': 'merge' is not one of 'upsert', 'replace'." in text
+    assert "Value error" not in text
     assert db_snapshot(ws.db_path) == before
+
+
+def test_mode_accepts_any_case(cli: Cli, ws: Workspace, write: Write) -> None:
+    """--mode REPLACE is taken as replace, like the other choice options."""
+    write("a.csv", "account_id,name\nA1,Acme\n")
+    result = cli("-w", "ws", "load", "accounts", "a.csv", "--mode", "REPLACE")
+    assert result.exit_code == 0, result.stderr
+    assert "Invalid value" not in result.stderr
 
 
 @pytest.mark.parametrize("kind,content,fragments", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
