@@ -126,7 +126,7 @@ def _summary(r: Any) -> None:
     if r.skipped:
         message(
             f"{'Dry run: ' if r.dry_run else 'Unchanged: '}{r.file} was already loaded as "
-            f"{r.kind} ({r.rows:,} rows); nothing to do"
+            f"{r.kind} ({r.rows:,} {_noun(r.rows, 'rows')}); nothing to do"
         )
         return
     from cstool.schemas import KINDS

@@ -618,3 +618,20 @@ def test_status_of_a_new_workspace(cli: Cli, ws: Workspace) -> None:
     """A new workspace reports zero rows and no loads."""
     data = json.loads(cli("-w", "ws", "status", "-f", "json").stdout)
     assert [(r["rows"], r["last_loaded_at"], r["sha256"]) for r in data] == [(0, None, None)] * 9
+
+
+def test_reload_single_row_says_row(cli: Cli, ws: Workspace, write: Write) -> None:
+    """Reloading a one-row file says "1 row", not "1 rows"."""
+    write("a.csv", "account_id,name\nA1,Acme\n")
+    assert cli("-w", "ws", "load", "accounts", "a.csv").exit_code == 0
+    result = cli("-w", "ws", "load", "accounts", "a.csv")
+    assert result.exit_code == 0
+    assert "(1 row); nothing to do" in result.stderr
+
+
+def test_sample_generate_help_names_dir(cli: Cli) -> None:
+    """sample generate's help names its argument DIR, as the usage line does."""
+    result = cli("sample", "generate", "--help")
+    assert result.exit_code == 0
+    assert "DIRECTORY" not in result.stdout
+    assert "DIR" in result.stdout
