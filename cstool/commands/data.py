@@ -25,7 +25,7 @@ def init(
         str, typer.Option(metavar="NAME", help="Company name written to cstool.yaml.")
     ] = "Acme",
 ) -> None:
-    """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/.
+    """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, journeys/, outbox/.
 
     Example: cstool init acme-cs --sample
     """

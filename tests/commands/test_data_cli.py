@@ -635,3 +635,12 @@ def test_sample_generate_help_names_dir(cli: Cli) -> None:
     assert result.exit_code == 0
     assert "DIRECTORY" not in result.stdout
     assert "DIR" in result.stdout
+
+
+def test_init_help_mentions_journeys(cli: Cli, tmp_path: Path) -> None:
+    """init --help names journeys/, which init creates."""
+    result = cli("init", "--help")
+    assert result.exit_code == 0
+    assert "journeys/" in result.stdout
+    assert cli("init", str(tmp_path / "w")).exit_code == 0
+    assert (tmp_path / "w" / "journeys").is_dir()
