@@ -44,9 +44,14 @@ class _Root(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         # The one translation point: whatever a command raises on purpose, including while
         # it finds its workspace before its own work starts, becomes a message and an exit
-        # code here, never a traceback.
-        with console.errors_to_exit():
-            return super().invoke(ctx)
+        # code here, never a traceback. Typer validates choices through pydantic, whose
+        # message starts "Value error, ": noise for a user who only typed a wrong word.
+        try:
+            with console.errors_to_exit():
+                return super().invoke(ctx)
+        except typer.BadParameter as e:
+            e.message = e.message.removeprefix("Value error, ")
+            raise
 
 
 console.plain_help()

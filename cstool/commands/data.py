@@ -25,7 +25,7 @@ def init(
         str, typer.Option(metavar="NAME", help="Company name written to cstool.yaml.")
     ] = "Acme",
 ) -> None:
-    """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, outbox/.
+    """Create a workspace: cstool.yaml, cstool.db, playbooks/, email_templates/, journeys/, outbox/.
 
     Example: cstool init acme-cs --sample
     """
@@ -46,8 +46,9 @@ def load(
     mode: Annotated[
         Literal["upsert", "replace"],
         typer.Option(
+            case_sensitive=False,
             help="upsert merges by key and removes nothing; replace takes the file as the full "
-            "export (missing accounts become inactive, other missing rows are deleted)."
+            "export (missing accounts become inactive, other missing rows are deleted).",
         ),
     ] = "upsert",
     encoding: Annotated[
@@ -125,7 +126,7 @@ def _summary(r: Any) -> None:
     if r.skipped:
         message(
             f"{'Dry run: ' if r.dry_run else 'Unchanged: '}{r.file} was already loaded as "
-            f"{r.kind} ({r.rows:,} rows); nothing to do"
+            f"{r.kind} ({r.rows:,} {_noun(r.rows, 'rows')}); nothing to do"
         )
         return
     from cstool.schemas import KINDS

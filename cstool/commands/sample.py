@@ -31,7 +31,7 @@ def generate(
         ),
     ] = date(2026, 11, 20),
 ) -> None:
-    """Write a deterministic sample company's exports to DIRECTORY.
+    """Write a deterministic sample company's exports to DIR.
 
     Example: cstool sample generate big --accounts 5000 --days 90 --seed 1
     """

@@ -365,10 +365,18 @@ def test_unknown_mode_is_exit_2(
     result = cli("-w", "ws", "load", "accounts", "a.csv", "--mode", "merge")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "Invalid value for '--mode': Value error, 'merge' is not one of 'upsert', " in (
-        panel_text(result.stderr)
-    )
+    text = panel_text(result.stderr)
+    assert "Invalid value for '--mode': 'merge' is not one of 'upsert', 'replace'." in text
+    assert "Value error" not in text
     assert db_snapshot(ws.db_path) == before
+
+
+def test_mode_accepts_any_case(cli: Cli, ws: Workspace, write: Write) -> None:
+    """--mode REPLACE is taken as replace, like the other choice options."""
+    write("a.csv", "account_id,name\nA1,Acme\n")
+    result = cli("-w", "ws", "load", "accounts", "a.csv", "--mode", "REPLACE")
+    assert result.exit_code == 0, result.stderr
+    assert "Invalid value" not in result.stderr
 
 
 @pytest.mark.parametrize("kind,content,fragments", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
@@ -610,3 +618,29 @@ def test_status_of_a_new_workspace(cli: Cli, ws: Workspace) -> None:
     """A new workspace reports zero rows and no loads."""
     data = json.loads(cli("-w", "ws", "status", "-f", "json").stdout)
     assert [(r["rows"], r["last_loaded_at"], r["sha256"]) for r in data] == [(0, None, None)] * 9
+
+
+def test_reload_single_row_says_row(cli: Cli, ws: Workspace, write: Write) -> None:
+    """Reloading a one-row file says "1 row", not "1 rows"."""
+    write("a.csv", "account_id,name\nA1,Acme\n")
+    assert cli("-w", "ws", "load", "accounts", "a.csv").exit_code == 0
+    result = cli("-w", "ws", "load", "accounts", "a.csv")
+    assert result.exit_code == 0
+    assert "(1 row); nothing to do" in result.stderr
+
+
+def test_sample_generate_help_names_dir(cli: Cli) -> None:
+    """sample generate's help names its argument DIR, as the usage line does."""
+    result = cli("sample", "generate", "--help")
+    assert result.exit_code == 0
+    assert "DIRECTORY" not in result.stdout
+    assert "DIR" in result.stdout
+
+
+def test_init_help_mentions_journeys(cli: Cli, tmp_path: Path) -> None:
+    """init --help names journeys/, which init creates."""
+    result = cli("init", "--help")
+    assert result.exit_code == 0
+    assert "journeys/" in result.stdout
+    assert cli("init", str(tmp_path / "w")).exit_code == 0
+    assert (tmp_path / "w" / "journeys").is_dir()

@@ -450,9 +450,7 @@ def test_changes_weeks_and_unknown_grouping(shop: Path) -> None:
     bad = cli(shop, "changes", "--by", "region")
     assert bad.exit_code == 2
     # --by lists its choices, so Click refuses another value as a usage error.
-    assert "Invalid value for '--by': Value error, 'region' is not one of 'segment', 'csm'." in (
-        bad.stderr
-    )
+    assert "Invalid value for '--by': 'region' is not one of 'segment', 'csm'." in (bad.stderr)
 
 
 # -- thresholds ----------------------------------------------------------------------------
