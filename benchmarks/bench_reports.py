@@ -4,7 +4,8 @@
    every export loaded and weekly snapshots, end to end (process start, imports, output):
    the median over --runs runs for each of five accounts spread over the book. The peer is
    `cstool score explain` for the same accounts, the view that measures every account to
-   explain one. Also the 360's assembly alone, in this process (imports and start-up apart).
+   explain one. Also `cstool status`, what any command costs to start, and the 360's
+   assembly alone, in this process (imports and start-up apart).
 2. `cstool report account --csm NAME --out DIR` writing a CSM's book of about 50 accounts
    (the shipped sample company: 214 accounts, Marcus Oyelaran's book has 52), as HTML and
    as PPTX, median of --runs. The peer is the same book written one account per process
@@ -118,6 +119,8 @@ def bench_show(ws: Path, runs: int) -> bool:
         shows.append(s)
         explains.append(e)
         print(f"{account:<12}{s:>10.3f}{s_mem:>10,.0f}{e:>12.3f}{e_mem:>12,.0f}")
+    floor, _ = median([cstool, "status", "--format", "json"], ws, runs)
+    print(f"cstool status (start-up, config, store, no work): median {floor:.3f} s")
     core = core_times(ws, spread_accounts(ws), runs)
     print(f"the 360 assembled in-process (imports done, store open): median {core * 1000:.0f} ms")
     show, explain = statistics.median(shows), statistics.median(explains)
