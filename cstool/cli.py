@@ -18,6 +18,7 @@ from cstool.commands import (
     export_cmd,
     journey_cmd,
     nps_cmd,
+    plan_cmd,
     playbooks_cmd,
     report,
     rollup_cmd,
@@ -118,6 +119,7 @@ nps_cmd.register(app)
 accounts.register(app)
 timeline_cmd.register(app)
 journey_cmd.register(app)
+plan_cmd.register(app)
 tiers_cmd.register(app)
 report.register(app)
 rollup_cmd.register(app)
