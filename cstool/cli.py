@@ -19,6 +19,7 @@ from cstool.commands import (
     journey_cmd,
     nps_cmd,
     playbooks_cmd,
+    refs_cmd,
     report,
     rollup_cmd,
     sample,
@@ -119,6 +120,7 @@ rollup_cmd.register(app)
 app.add_typer(export_cmd.app, name="export")
 playbooks_cmd.register(app)
 cta_cmd.register(app)
+refs_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 
