@@ -788,6 +788,22 @@ SAMPLE_CSMS = (
     ("Tomás Herrera", "tomas.herrera@example.com", "Customer Success Manager"),
     ("Jordan Blake", "jordan.blake@example.com", "Customer Success Manager"),
 )
+# The sample company's reference program (refs: in cstool.yaml).
+SAMPLE_SIMILAR = (
+    ("Healthcare", ("Education",)),
+    ("Technology", ("Media", "Financial Services")),
+    ("Manufacturing", ("Logistics",)),
+    ("Retail", ("Logistics",)),
+)
+SAMPLE_CSM_MANAGER = ("Avery Collins", "avery.collins@example.com")
+SAMPLE_MARKETING = (("Jamie Fox", "jamie.fox@example.com"),)
+SAMPLE_AES = (
+    ("Chris Lindqvist", "chris.lindqvist@example.com"),
+    ("Aisha Morgan", "aisha.morgan@example.com"),
+    ("Ben Tanaka", "ben.tanaka@example.com"),
+    ("Sofia Marchetti", "sofia.marchetti@example.com"),
+    ("Ryan O'Connell", "ryan.oconnell@example.com"),
+)
 SAMPLE_POSTAL_ADDRESS = "Acme Inc., 100 Market Street, Suite 300, San Francisco, CA 94105, USA"
 
 
@@ -807,6 +823,21 @@ def default_yaml(company: str = "Acme", *, sample: bool = False) -> str:
     )
     csms = f"{mark}csms:\n{csms}".rstrip("\n")
     postal = f'{mark}postal_address: "{SAMPLE_POSTAL_ADDRESS}"'
+    similar = (
+        f"  {mark}similar_industries:\n"
+        + "".join(f"  {mark}  {k}: [{', '.join(v)}]\n" for k, v in SAMPLE_SIMILAR)
+    ).rstrip("\n")
+    manager, manager_email = SAMPLE_CSM_MANAGER
+    notify = (
+        f"  {mark}notify:\n"
+        f"  {mark}  csm_manager: {{name: {manager}, email: {manager_email}}}\n"
+        f"  {mark}  customer_marketing:\n"
+        + "".join(f"  {mark}    - {{name: {n}, email: {e}}}\n" for n, e in SAMPLE_MARKETING)
+        + f"  {mark}  csms: [{SAMPLE_CSMS[0][0]}]"
+    )
+    aes = f"  {mark}account_executives:\n" + "".join(
+        f"  {mark}  - {{name: {n}, email: {e}}}\n" for n, e in SAMPLE_AES
+    ).rstrip("\n")
     return f"""\
 # cstool workspace configuration. Precedence: flag > environment (CSTOOL_*) > this file >
 # default. `cstool config show` prints every resolved setting and where it came from.
@@ -893,4 +924,28 @@ default_touch_tier: tech
 # engines:
 #   duckdb: {{threads: 2, memory_limit: 2GB}}
 #   spark: {{master: "local[*]"}}        # or spark://host:7077, yarn, ...
+
+# Customer references (`cstool refs`). Eligibility rules, checked in this order; the first an
+# account fails excludes it (`refs find --explain` says which). Set enabled: false to drop one.
+refs:
+  rules:
+    healthy_adoption: {{enabled: true, excluded_bands: [red, orange]}}  # latest snapshot
+    promoter: {{enabled: true, min_score: 9}}        # the latest NPS answer, where one exists
+    no_open_risk_cta: {{enabled: true, cta_types: [risk]}}
+    renewal: {{enabled: true, days: 60}}             # renewing within 60 days (or overdue)
+    fatigue: {{enabled: true, window_days: 90, max_references: 2, min_days_since_last: 30}}
+    advocate: {{enabled: true}}                      # an advocate at the requested level
+  # Ranking: how much each part counts (the score is 0-100).
+  weights: {{size: 2, health: 2, nps: 1, fatigue: 2, advocates: 1}}
+  # What `refs find --similar` adds to an industry.
+{similar}
+  # Who hears of a new request; opted-in CSMs are named as under csms: (with an email).
+{notify}
+  # Where the weekly follow-up about unconfirmed references goes (opportunity owners).
+{aes}
+  outcomes:                 # of the references export
+    completed: [Call completed, Influenced win]   # took place
+    not_counted: [Declined, Cancelled]            # no reference given: not towards fatigue
+  proposals: 4              # candidates `refs propose` attaches by default (3 or 4)
+  fulfil_target_hours: 24   # from request to candidates proposed
 """

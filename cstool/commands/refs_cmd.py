@@ -29,15 +29,18 @@ app = typer.Typer(
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
-class Level(str, Enum):
-    """Levels a reference may be asked at (Admin: the contact's role)."""
+def _level(value: str) -> str:
+    """A level as in :data:`cstool.refs.LEVELS` (any case); another word is a usage error."""
+    from cstool.refs import LEVELS, canonical_level
 
-    CXO = "CXO"
-    VP = "VP"
-    Director = "Director"
-    Manager = "Manager"
-    Staff = "Staff"
-    Admin = "Admin"
+    found = canonical_level(value)
+    if found is None:
+        raise typer.BadParameter(f"unknown level {value!r}; use one of {', '.join(LEVELS)}")
+    return found
+
+
+LEVEL_METAVAR = "LEVEL"
+LEVEL_HELP = "CXO, VP, Director, Manager, Staff or Admin (the contact's role)"
 
 
 class By(str, Enum):
@@ -49,6 +52,7 @@ class By(str, Enum):
 
 
 def _employees(value: str | None) -> tuple[int, int] | None:
+    """``--employees MIN-MAX``; a bad range is a usage error (exit 2)."""
     from cstool.refs.find import parse_employees
 
     if value is None:
@@ -56,7 +60,7 @@ def _employees(value: str | None) -> tuple[int, int] | None:
     try:
         return parse_employees(value)
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(str(e), param_hint="'--employees'") from None
 
 
 def _now() -> datetime:
@@ -129,7 +133,7 @@ def _show_found(found: FindResult, fmt: Format, explain: bool) -> None:
         )
     elif fmt is not Format.table and explain:
         render([e.as_dict() for e in found.excluded], EXCLUDED_COLUMNS, fmt)
-    else:
+    elif rows or fmt is not Format.table:
         render(rows, CSV_COLUMNS, fmt, table=FIND_TABLE, title=title, cell=_cell)
     if explain and fmt is Format.table:
         render(
@@ -152,8 +156,10 @@ def find(
     ],
     segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
     level: Annotated[
-        Level | None,
-        typer.Option(case_sensitive=False, help="Level of the advocate asked for."),
+        str | None,
+        typer.Option(
+            parser=_level, metavar=LEVEL_METAVAR, help=f"The advocate's level: {LEVEL_HELP}."
+        ),
     ] = None,
     employees: Annotated[
         str | None,
@@ -185,7 +191,7 @@ def find(
     criteria = Criteria(
         industry=industry,
         segment=segment,
-        level=level.value if level else None,
+        level=level,
         employees=_employees(employees),
         region=region,
         feature=feature,
@@ -212,7 +218,10 @@ def request(
         str, typer.Option(metavar="OPP", help="The opportunity (opportunities export).")
     ],
     level: Annotated[
-        Level, typer.Option(case_sensitive=False, help="Level of the advocate wanted.")
+        str,
+        typer.Option(
+            parser=_level, metavar=LEVEL_METAVAR, help=f"The advocate's level: {LEVEL_HELP}."
+        ),
     ],
     needed_by: Annotated[date, date_option("--needed-by", "Needed by, YYYY-MM-DD.")],
     topics: Annotated[str, typer.Option(help="What the prospect wants to hear about.")],
@@ -235,7 +244,7 @@ def request(
     from cstool.refs import workflow as core
 
     new = core.NewRequest(
-        opportunity, level.value, count, topics, needed_by, industry, characteristics, ae
+        opportunity, level, count, topics, needed_by, industry, characteristics, ae
     )
     ws = workspace()
     with errors_to_exit(), ws.open_store(write=True) as store:

@@ -389,6 +389,7 @@ class FindResult:
     excluded: list[Excluded]
     removed: dict[str, int] = field(default_factory=dict)  # filter -> accounts it alone removes
     notes: list[str] = field(default_factory=list)
+    industries_seen: list[str] = field(default_factory=list)  # of the active accounts
 
     def by_rule(self) -> dict[str, int]:
         """Excluded accounts per rule, in rule order."""
@@ -633,6 +634,9 @@ def find(
                 store.db, criteria.feature, *feature_days, (a["account_id"] for a in accounts)
             )
             result.removed[f"--feature {criteria.feature}"] = len(accounts) - len(using_all)
+        result.industries_seen = sorted(
+            {str(a["industry"]).strip() for a in accounts if a.get("industry")}, key=str.casefold
+        )
         result.notes = _shortfall(result, cfg)
     return result
 
@@ -718,11 +722,20 @@ def _shortfall(result: FindResult, cfg: RefsConfig) -> list[str]:
     head = f"Only {found} of {result.limit} wanted" if found else "No account fits"
     if result.removed:
         label, n = max(result.removed.items(), key=lambda kv: kv[1])
+        matched = (
+            f"{result.matched:,} matched the filters, {len(result.excluded):,} of them"
+            " excluded by the rules"
+            if result.matched
+            else "none matched the filters"
+        )
         notes.append(
             f"{head}: {label} removed the most ({n:,} of {result.active:,} active accounts);"
-            f" {result.matched:,} matched the filters, {len(result.excluded):,} of them"
-            " excluded by the rules"
+            f" {matched}"
         )
+    if result.industries_seen and not any(
+        i.casefold() in {s.casefold() for s in result.industries_seen} for i in result.industries
+    ):
+        notes.append(f"The industries of the active accounts: {', '.join(result.industries_seen)}")
     if result.excluded:
         per = ", ".join(f"{k} {v}" for k, v in result.by_rule().items())
         notes.append(f"Excluded by rule: {per} (--explain lists them)")
