@@ -12,7 +12,16 @@ from datetime import date
 from typing import Any
 
 from adoption_data import write_csv
-from cta_data import days
+from cta_data import (
+    D,
+    account,
+    days,
+    set_config,
+    snapshot,
+    write_accounts,
+    write_usage,
+    write_users,
+)
 from loading import load
 
 from cstool.schemas import KINDS
@@ -115,3 +124,46 @@ def add_cta(
                 closed_on=date.fromisoformat(days(-1)) if status == "closed" else None,
             )
     return cta
+
+
+FLOW_CONFIG = """
+csms:
+  - {name: Priya Raman, email: priya@acme.example, title: Senior CSM}
+  - {name: Marcus Oyelaran, email: marcus@acme.example}
+refs:
+  notify:
+    csm_manager: {name: Avery Collins, email: avery@acme.example}
+    customer_marketing:
+      - {name: Jamie Fox, email: jamie@acme.example}
+      - {name: Avery Collins, email: AVERY@acme.example}
+    csms: [Priya Raman]
+  account_executives:
+    - {name: Ben Tanaka, email: ben@acme.example}
+"""
+
+
+def flow_book(ws: Workspace) -> Workspace:
+    """Three eligible Healthcare accounts (H1 best, CSM Priya Raman; H2 CSM Marcus Oyelaran),
+    their VP advocates (U11, U21, U31; U12 a Director), a little usage, OPP-1 and OPP-2 (no
+    industry), and FLOW_CONFIG: the CSMs' addresses, who is notified, the AEs."""
+    write_accounts(
+        ws,
+        [
+            account("H1", name="Hale Clinics", industry="Healthcare", employees=1000, arr=50000),
+            account("H2", industry="Healthcare", employees=400, csm="Marcus Oyelaran"),
+            account("H3", industry="Healthcare", employees=300),
+        ],
+    )
+    snapshot(ws, D, {"H1": GREEN, "H2": GREEN, "H3": GREEN})
+    write_users(
+        ws,
+        [
+            user("U11", "H1"),
+            user("U12", "H1", "Director", advocate=False),
+            user("U21", "H2"),
+            user("U31", "H3"),
+        ],
+    )
+    write_usage(ws, [(days(-2), "H1", "U11", "workflows"), (days(-1), "H2", "U21", "reports")])
+    write_opportunities(ws, [opportunity(), opportunity("OPP-2", prospect_industry=None)])
+    return set_config(ws, FLOW_CONFIG)

@@ -12,16 +12,9 @@ from typing import Any
 
 import pytest
 from cta_data import (
-    D,
-    account,
-    days,
-    set_config,
-    snapshot,
-    write_accounts,
-    write_usage,
     write_users,
 )
-from refs_data import GREEN, OPP, opportunity, user, write_opportunities
+from refs_data import OPP, flow_book, user
 
 from cstool import timeline
 from cstool.errors import InputError, NotFoundError, UsageError
@@ -34,51 +27,12 @@ from cstool.workspace import Workspace
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday after D
 NEEDED = date(2026, 12, 11)
-CONFIG = """
-csms:
-  - {name: Priya Raman, email: priya@acme.example, title: Senior CSM}
-  - {name: Marcus Oyelaran, email: marcus@acme.example}
-refs:
-  notify:
-    csm_manager: {name: Avery Collins, email: avery@acme.example}
-    customer_marketing:
-      - {name: Jamie Fox, email: jamie@acme.example}
-      - {name: Avery Collins, email: AVERY@acme.example}
-    csms: [Priya Raman]
-  account_executives:
-    - {name: Ben Tanaka, email: ben@acme.example}
-"""
 
 
 @pytest.fixture
 def flow_ws(ws: Workspace) -> Workspace:
     """Three eligible Healthcare accounts (H1 best), their VP advocates, usage and OPP-1."""
-    return build(ws)
-
-
-def build(ws: Workspace) -> Workspace:
-    """Load the book of :func:`flow_ws` into ``ws``."""
-    write_accounts(
-        ws,
-        [
-            account("H1", name="Hale Clinics", industry="Healthcare", employees=1000, arr=50000),
-            account("H2", industry="Healthcare", employees=400, csm="Marcus Oyelaran"),
-            account("H3", industry="Healthcare", employees=300),
-        ],
-    )
-    snapshot(ws, D, {"H1": GREEN, "H2": GREEN, "H3": GREEN})
-    write_users(
-        ws,
-        [
-            user("U11", "H1"),
-            user("U12", "H1", "Director", advocate=False),
-            user("U21", "H2"),
-            user("U31", "H3"),
-        ],
-    )
-    write_usage(ws, [(days(-2), "H1", "U11", "workflows"), (days(-1), "H2", "U21", "reports")])
-    write_opportunities(ws, [opportunity(), opportunity("OPP-2", prospect_industry=None)])
-    return set_config(ws, CONFIG)
+    return flow_book(ws)
 
 
 def templates(ws: Workspace) -> EmailTemplates:
@@ -248,7 +202,7 @@ def test_emails_are_byte_identical_when_rendered_again(flow_ws: Workspace, tmp_p
     from cstool.workspace import init_workspace, open_workspace
 
     init_workspace(tmp_path / "other")
-    other = build(open_workspace(tmp_path / "other"))
+    other = flow_book(open_workspace(tmp_path / "other"))
     new_request(flow_ws)
     new_request(other)
     folder = Path("refs/REQ-0001/new")

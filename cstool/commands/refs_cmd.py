@@ -113,36 +113,31 @@ def _show_found(found: FindResult, fmt: Format, explain: bool) -> None:
 
     c = found.criteria
     level = f", {c.level} level" if c.level else ""
-    title = (
-        f"Reference candidates in {' / '.join(found.industries)}{level} on {found.as_of}:"
-        f" {len(found.candidates)} of {found.eligible:,} eligible"
-        f" ({found.matched:,} matched the filters)"
-    )
     rows = [x.as_dict() for x in found.candidates]
-    if fmt is Format.table:
-        for row, x in zip(rows, found.candidates, strict=True):
-            row["contacts"] = "; ".join(c.short() for c in x.contacts)
+    excluded = [e.as_dict() for e in found.excluded]
     if fmt is Format.json and explain:
-        sys.stdout.write(
-            json.dumps(
-                {"candidates": rows, "excluded": [e.as_dict() for e in found.excluded]},
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
-    elif fmt is not Format.table and explain:
-        render([e.as_dict() for e in found.excluded], EXCLUDED_COLUMNS, fmt)
+        doc = {"candidates": rows, "excluded": excluded}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is Format.csv and explain:
+        render(excluded, EXCLUDED_COLUMNS, fmt)
     elif rows or fmt is not Format.table:
+        if fmt is Format.table:
+            for row, x in zip(rows, found.candidates, strict=True):
+                row["contacts"] = "; ".join(k.short() for k in x.contacts)
+        title = f"Reference candidates in {' / '.join(found.industries)}{level}, {found.as_of}"
         render(rows, CSV_COLUMNS, fmt, table=FIND_TABLE, title=title, cell=_cell)
-    if explain and fmt is Format.table:
+    if explain and fmt is Format.table and excluded:
         render(
-            [e.as_dict() for e in found.excluded],
+            excluded,
             EXCLUDED_COLUMNS,
             fmt,
             table=EXPLAIN_TABLE,
-            title=f"Excluded by the rules: {len(found.excluded):,} (first rule that failed)",
+            title=f"Excluded by the rules: {len(excluded):,} (the first rule that failed)",
         )
+    message(
+        f"{len(found.candidates)} shown of {found.eligible:,} eligible; {found.matched:,} of"
+        f" {found.active:,} active accounts matched the filters, {len(excluded):,} excluded"
+    )
     if found.snapshot is None:
         warn(f"no adoption snapshot on or before {found.as_of}: run `cstool score` first")
     for note in found.notes:

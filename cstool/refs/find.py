@@ -722,15 +722,8 @@ def _shortfall(result: FindResult, cfg: RefsConfig) -> list[str]:
     head = f"Only {found} of {result.limit} wanted" if found else "No account fits"
     if result.removed:
         label, n = max(result.removed.items(), key=lambda kv: kv[1])
-        matched = (
-            f"{result.matched:,} matched the filters, {len(result.excluded):,} of them"
-            " excluded by the rules"
-            if result.matched
-            else "none matched the filters"
-        )
         notes.append(
-            f"{head}: {label} removed the most ({n:,} of {result.active:,} active accounts);"
-            f" {matched}"
+            f"{head}: {label} removed the most ({n:,} of {result.active:,} active accounts)"
         )
     if result.industries_seen and not any(
         i.casefold() in {s.casefold() for s in result.industries_seen} for i in result.industries
