@@ -1,4 +1,4 @@
--- schema version 9
+-- schema version 10
 -- index activities_account
 CREATE INDEX activities_account ON "activities" ("account_id", "date");
 -- index cta_events_account
@@ -15,6 +15,16 @@ CREATE INDEX notes_account ON notes (account_id, date);
 CREATE INDEX nps_account ON "nps" ("account_id", "date");
 -- index ref_requests_account
 CREATE INDEX ref_requests_account ON ref_requests (account_id);
+-- index send_batches_journey
+CREATE INDEX send_batches_journey ON send_batches (journey, batch_id);
+-- index sends_account
+CREATE INDEX sends_account ON sends (account_id, day);
+-- index sends_batch
+CREATE INDEX sends_batch ON sends (batch_id, status);
+-- index sends_message
+CREATE INDEX sends_message ON sends (message_id);
+-- index sends_user
+CREATE INDEX sends_user ON sends (user_id, day);
 -- index snapshots_account
 CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_accounts_1 (automatic, on accounts)
@@ -29,6 +39,8 @@ CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_ref_requests_1 (automatic, on ref_requests)
 -- index sqlite_autoindex_ref_steps_1 (automatic, on ref_steps)
 -- index sqlite_autoindex_references_1 (automatic, on references)
+-- index sqlite_autoindex_sends_1 (automatic, on sends)
+-- index sqlite_autoindex_sends_2 (automatic, on sends)
 -- index sqlite_autoindex_snapshots_1 (automatic, on snapshots)
 -- index sqlite_autoindex_thresholds_1 (automatic, on thresholds)
 -- index sqlite_autoindex_users_1 (automatic, on users)
@@ -68,6 +80,10 @@ CREATE TABLE ref_requests (request_id TEXT PRIMARY KEY, cta_id INTEGER NOT NULL,
 CREATE TABLE ref_steps (request_id TEXT NOT NULL, step INTEGER NOT NULL, at TEXT NOT NULL, date TEXT NOT NULL, data TEXT, PRIMARY KEY (request_id, step));
 -- table references
 CREATE TABLE "references" ("reference_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "user_id" TEXT, "opportunity_id" TEXT, "date" TEXT NOT NULL, "outcome" TEXT, attributes TEXT, PRIMARY KEY ("reference_id"));
+-- table send_batches
+CREATE TABLE send_batches (batch_id INTEGER PRIMARY KEY, journey TEXT NOT NULL, as_of TEXT NOT NULL, created_at TEXT NOT NULL, folder TEXT NOT NULL, step TEXT, complete INTEGER NOT NULL DEFAULT 0);
+-- table sends
+CREATE TABLE sends (send_id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, journey TEXT NOT NULL, step TEXT NOT NULL, user_id TEXT NOT NULL, cycle INTEGER NOT NULL, batch_id INTEGER NOT NULL REFERENCES send_batches, account_id TEXT NOT NULL, day TEXT NOT NULL, variant TEXT, template TEXT, recipient TEXT, sender TEXT, message_id TEXT, subject TEXT, status TEXT NOT NULL, reason TEXT, smtp_code INTEGER, smtp_reply TEXT, sent_at TEXT, updated_at TEXT NOT NULL, UNIQUE (journey, step, user_id, cycle));
 -- table snapshots
 CREATE TABLE snapshots (as_of TEXT NOT NULL, account_id TEXT NOT NULL, name TEXT, segment TEXT, csm TEXT, deployment REAL, deployment_band TEXT, depth REAL, depth_band TEXT, breadth REAL, breadth_band TEXT, composite REAL, basis TEXT NOT NULL DEFAULT '', PRIMARY KEY (as_of, account_id));
 -- table thresholds
