@@ -235,9 +235,13 @@ def _cta_events(store: Store, query: Query) -> list[Entry]:
 
 
 def _references(store: Store, query: Query) -> list[Entry]:
-    from cstool.refs.given import timeline_entries  # the domain module imports this one
+    from cstool.refs.given import timeline_rows
 
-    return timeline_entries(store, query)
+    return [
+        Entry(r["date"], r["type"], "references", r["text"], None, r["detail"], r["record_id"])
+        for r in timeline_rows(store, query.account_id)
+        if query.holds(r["date"])
+    ]
 
 
 SOURCES: list[Source] = [

@@ -1,6 +1,6 @@
 """The references an account gave, as its timeline and its 360 show them.
 
-* The **timeline source** ``references`` (:func:`timeline_entries`): a ``milestone`` entry
+* The **timeline source** ``references`` (:func:`timeline_rows`): a ``milestone`` entry
   "Customer Reference" for each request the workflow recorded (step 7), dated the day the
   reference took place and linked to the opportunity and the contact; and a ``reference``
   entry for each row of the references export, with its outcome.
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cstool.store import Store
-    from cstool.timeline import Entry, Query
 
 MILESTONE = "Customer Reference"
 
@@ -40,14 +39,14 @@ def _for(opps: dict[str, str], opp_id: str | None) -> str:
     return f" for {opps[opp_id]} ({opp_id})" if opp_id in opps else f" for {opp_id}"
 
 
-def timeline_entries(store: Store, query: Query) -> list[Entry]:
-    """The account's reference entries within the query's dates, newest first."""
+def timeline_rows(store: Store, account_id: str) -> list[dict[str, Any]]:
+    """The account's reference entries for its timeline, newest first: dicts of ``date`` (a
+    date), ``type`` (milestone or reference), ``text``, ``detail`` and ``record_id``."""
     from cstool.store import refs as refs_db
-    from cstool.timeline import Entry
 
     rows = [
         r
-        for r in refs_db.references(store.db, query.account_id)
+        for r in refs_db.references(store.db, account_id)
         if r["source"] == "export" or r["step"] == 7
     ]
     users, opps = _names(store, rows)
@@ -58,19 +57,19 @@ def timeline_entries(store: Store, query: Query) -> list[Entry]:
     }
     out = []
     for r in reversed(rows):
-        day = date.fromisoformat(r["date"])
-        if not query.holds(day):
-            continue
         who = users.get(r["user_id"], r["user_id"]) if r["user_id"] else None
+        entry = {"date": date.fromisoformat(r["date"]), "record_id": r["reference_id"]}
         if r["source"] == "workflow":
-            text = f"{MILESTONE}: {who or 'a contact'}{_for(opps, r['opportunity_id'])}"
-            detail = f"{r['reference_id']}, recorded on {recorded.get(r['reference_id'])}"
-            out.append(Entry(day, "milestone", "references", text, None, detail, r["reference_id"]))
+            entry["type"] = "milestone"
+            entry["text"] = f"{MILESTONE}: {who or 'a contact'}{_for(opps, r['opportunity_id'])}"
+            entry["detail"] = f"{r['reference_id']}, recorded on {recorded.get(r['reference_id'])}"
         else:
-            text = f"Reference{_for(opps, r['opportunity_id'])}" + (f" by {who}" if who else "")
-            out.append(
-                Entry(day, "reference", "references", text, None, r["outcome"], r["reference_id"])
+            entry["type"] = "reference"
+            entry["text"] = f"Reference{_for(opps, r['opportunity_id'])}" + (
+                f" by {who}" if who else ""
             )
+            entry["detail"] = r["outcome"]
+        out.append(entry)
     return out
 
 
