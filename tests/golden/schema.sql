@@ -1,4 +1,4 @@
--- schema version 10
+-- schema version 11
 -- index activities_account
 CREATE INDEX activities_account ON "activities" ("account_id", "date");
 -- index cta_events_account
@@ -80,6 +80,14 @@ CREATE TABLE ref_requests (request_id TEXT PRIMARY KEY, cta_id INTEGER NOT NULL,
 CREATE TABLE ref_steps (request_id TEXT NOT NULL, step INTEGER NOT NULL, at TEXT NOT NULL, date TEXT NOT NULL, data TEXT, PRIMARY KEY (request_id, step));
 -- table references
 CREATE TABLE "references" ("reference_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "user_id" TEXT, "opportunity_id" TEXT, "date" TEXT NOT NULL, "outcome" TEXT, attributes TEXT, PRIMARY KEY ("reference_id"));
+-- table rollup_accounts
+CREATE TABLE rollup_accounts (day INTEGER NOT NULL, account_id TEXT NOT NULL, activated INTEGER NOT NULL, active INTEGER NOT NULL, PRIMARY KEY (day, account_id)) WITHOUT ROWID;
+-- table rollup_dates
+CREATE TABLE rollup_dates (day INTEGER PRIMARY KEY, rollup_id INTEGER NOT NULL, depth_window_days INTEGER NOT NULL, breadth_window_days INTEGER NOT NULL);
+-- table rollup_features
+CREATE TABLE rollup_features (day INTEGER NOT NULL, account_id TEXT NOT NULL, fid INTEGER NOT NULL, users INTEGER NOT NULL, PRIMARY KEY (day, account_id, fid)) WITHOUT ROWID;
+-- table rollups
+CREATE TABLE rollups (rollup_id INTEGER PRIMARY KEY, engine TEXT NOT NULL, source TEXT NOT NULL, rows INTEGER NOT NULL, skipped INTEGER NOT NULL, first_day INTEGER NOT NULL, last_day INTEGER NOT NULL, dates INTEGER NOT NULL, depth_window_days INTEGER NOT NULL, breadth_window_days INTEGER NOT NULL, users_load INTEGER NOT NULL, settings TEXT NOT NULL, made_at TEXT NOT NULL, seconds REAL NOT NULL);
 -- table send_batches
 CREATE TABLE send_batches (batch_id INTEGER PRIMARY KEY, journey TEXT NOT NULL, as_of TEXT NOT NULL, created_at TEXT NOT NULL, folder TEXT NOT NULL, step TEXT, complete INTEGER NOT NULL DEFAULT 0);
 -- table sends
