@@ -8,7 +8,8 @@ Sections (the keys of :meth:`Account360.as_dict`, stable for scripts):
 * ``features``: enabled features used and unused in the breadth window, users per feature;
 * ``timeline``: the latest entries of the merged timeline (:mod:`cstool.timeline`);
 * ``nps``: the latest response and the number of responses;
-* ``references``: the references the account gave (the references export);
+* ``references``: the references the account gave (the references export and the reference
+  workflow, :mod:`cstool.refs.given`), with those in progress;
 * ``contacts``: users by role, advocates marked;
 * ``emails``: the latest journey emails its people were sent, opened or clicked;
 * ``ctas``: the account's open CTAs on the date (a snooze that has ended counts as open).
@@ -29,6 +30,7 @@ from cstool.schemas import USER_LEVELS, USER_ROLES
 if TYPE_CHECKING:
     from cstool.adoption import AccountAdoption
     from cstool.config import Config
+    from cstool.refs.given import Given
     from cstool.store import Store
     from cstool.timeline import Entry
 
@@ -81,7 +83,7 @@ class Account360:
     timeline: list[Entry]
     timeline_total: int
     nps: dict[str, Any] | None
-    references: list[dict[str, Any]]
+    references: Given
     contacts: list[Contact]
     notes: list[str] = field(default_factory=list)  # why a section is empty
     emails: list[dict[str, Any]] = field(default_factory=list)  # the latest journey emails
@@ -131,11 +133,7 @@ class Account360:
                 "total": self.timeline_total,
             },
             "nps": self.nps,
-            "references": {
-                "count": len(self.references),
-                "last": self.references[0]["date"] if self.references else None,
-                "items": self.references,
-            },
+            "references": self.references.as_dict(),
             "contacts": [asdict(c) for c in self.contacts],
             "emails": {"entries": self.emails, "total": self.emails_total},
             "ctas": self.ctas,
@@ -212,6 +210,7 @@ def account_360(
     Nothing dated after ``as_of`` is shown, so a 360 of a past date reads as it did then.
     """
     from cstool import adoption, nps, timeline
+    from cstool.refs import given
     from cstool.store import accounts as accounts_db
     from cstool.store import adoption as scores_db
 
@@ -239,7 +238,7 @@ def account_360(
         mv = next((x for x in detail.measures if x.measure == m), None) if detail else None
         measures.append(Measure360(m, mv.value if mv else None, mv.band if mv else None, points[m]))
     entries = timeline.merge(store, timeline.Query(account_id, None, d))
-    refs = [r for r in accounts_db.references(store.db, account_id) if r["date"] <= d.isoformat()]
+    refs = given.for_360(store, account_id, d)
     from cstool.journeys.stats import emails_of
 
     emails = [

@@ -20,6 +20,7 @@ from cstool.commands import (
     nps_cmd,
     plan_cmd,
     playbooks_cmd,
+    refs_cmd,
     report,
     rollup_cmd,
     sample,
@@ -126,6 +127,7 @@ rollup_cmd.register(app)
 app.add_typer(export_cmd.app, name="export")
 playbooks_cmd.register(app)
 cta_cmd.register(app)
+refs_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sample.app, name="sample")
 

@@ -229,6 +229,150 @@ DEFAULT_TOUCH_TIERS: tuple[tuple[TouchTier, str], ...] = (
     ),
     ("low", "arr >= 25000"),
 )
+Band = Literal["green", "lime", "yellow", "orange", "red"]
+
+
+class HealthyAdoptionRule(Strict):
+    """Eligibility: healthy adoption, no measure in these bands in the latest snapshot."""
+
+    enabled: bool = True
+    excluded_bands: list[Band] = Field(
+        default_factory=lambda: list[Band](["red", "orange"]),
+        description="An account with any measure in these bands is not asked",
+    )
+
+
+class PromoterRule(Strict):
+    """Eligibility: where the account has NPS answers, the latest is at least ``min_score``."""
+
+    enabled: bool = True
+    min_score: int = Field(default=9, ge=0, le=10, description="9: promoters only")
+
+
+class RiskCtaRule(Strict):
+    """Eligibility: no open (or snoozed) CTA of these types on the account."""
+
+    enabled: bool = True
+    cta_types: list[str] = Field(default_factory=lambda: ["risk"])
+
+
+class RenewalRule(Strict):
+    """Eligibility: the renewal is not within ``days`` days (nor past and not yet renewed)."""
+
+    enabled: bool = True
+    days: int = Field(default=60, ge=0)
+
+
+class FatigueRule(Strict):
+    """Eligibility: at most ``max_references`` in the last ``window_days`` days, and at least
+    ``min_days_since_last`` days since the last one (given or in progress)."""
+
+    enabled: bool = True
+    window_days: int = Field(default=90, ge=1)
+    max_references: int = Field(default=2, ge=0)
+    min_days_since_last: int = Field(default=30, ge=0)
+
+
+class AdvocateRule(Strict):
+    """Eligibility: at least one contact flagged as an advocate at the requested level."""
+
+    enabled: bool = True
+
+
+class RefsRules(Strict):
+    """The eligibility rules of ``refs find``, checked in this order."""
+
+    healthy_adoption: HealthyAdoptionRule = Field(default_factory=HealthyAdoptionRule)
+    promoter: PromoterRule = Field(default_factory=PromoterRule)
+    no_open_risk_cta: RiskCtaRule = Field(default_factory=RiskCtaRule)
+    renewal: RenewalRule = Field(default_factory=RenewalRule)
+    fatigue: FatigueRule = Field(default_factory=FatigueRule)
+    advocate: AdvocateRule = Field(default_factory=AdvocateRule)
+
+
+class RefsWeights(Strict):
+    """How much each part of the ranking counts (any scale; the score is 0-100)."""
+
+    size: float = Field(default=2.0, ge=0, description="Employees and ARR close to the request's")
+    health: float = Field(default=2.0, ge=0, description="Adoption bands of the latest snapshot")
+    nps: float = Field(default=1.0, ge=0, description="The latest NPS answer")
+    fatigue: float = Field(default=2.0, ge=0, description="Fewest references in the window")
+    advocates: float = Field(default=1.0, ge=0, description="Advocates at the requested level")
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> RefsWeights:
+        if not any(getattr(self, k) for k in type(self).model_fields):
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class Person(Strict):
+    """Someone cstool writes to: a name and an email address."""
+
+    name: str
+    email: str
+
+    @field_validator("name", "email")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if not v.strip() or any(ch in v for ch in "\r\n"):
+            raise ValueError("must be one non-empty line")
+        return v.strip()
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
+class RefsNotify(Strict):
+    """Who hears of a new reference request."""
+
+    csm_manager: Person | None = None
+    customer_marketing: list[Person] = Field(
+        default_factory=list, description="They propose candidates and record references"
+    )
+    csms: list[str] = Field(
+        default_factory=list, description="CSMs who opted in, by name as listed under csms:"
+    )
+
+
+class RefsOutcomes(Strict):
+    """How the references export's outcomes count."""
+
+    completed: list[str] = Field(
+        default_factory=lambda: ["Call completed", "Influenced win"],
+        description="The reference took place (a row without an outcome counts as completed)",
+    )
+    not_counted: list[str] = Field(
+        default_factory=lambda: ["Declined", "Cancelled"],
+        description="No reference was given: not counted towards fatigue",
+    )
+
+
+class RefsConfig(Strict):
+    """Customer references: eligibility, ranking, similar industries and notifications."""
+
+    rules: RefsRules = Field(default_factory=RefsRules)
+    weights: RefsWeights = Field(default_factory=RefsWeights)
+    similar_industries: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Industries `refs find --similar` adds, e.g. Healthcare: [Biotech]",
+    )
+    notify: RefsNotify = Field(default_factory=RefsNotify)
+    account_executives: list[Person] = Field(
+        default_factory=list,
+        description="Where the weekly follow-up goes: AEs by name as in the opportunities' owner",
+    )
+    outcomes: RefsOutcomes = Field(default_factory=RefsOutcomes)
+    proposals: int = Field(
+        default=4, ge=3, le=4, description="Candidates `refs propose` attaches by default"
+    )
+    fulfil_target_hours: float = Field(
+        default=24.0, gt=0, description="Target from request to candidates proposed"
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -387,6 +531,19 @@ class Config(Strict):
         default="tech", description="The tier of accounts that no touch_tiers rule matches"
     )
     engines: EnginesConfig = Field(default_factory=EnginesConfig)
+    refs: RefsConfig = Field(default_factory=RefsConfig)
+
+    @model_validator(mode="after")
+    def _notified_csms_have_addresses(self) -> Config:
+        for i, name in enumerate(self.refs.notify.csms):
+            listed = self.csm(name)
+            if listed is None or not listed.email:
+                raise KeyProblem(
+                    ("refs", "notify", "csms", i),
+                    f"{name!r} is not listed with an email under csms",
+                    "add the CSM with an email under csms, or remove them from refs.notify.csms",
+                )
+        return self
 
     @field_validator("csms")
     @classmethod
@@ -504,10 +661,15 @@ def env_name(key: str) -> str:
     return ENV_PREFIX + key.replace(".", "_").upper()
 
 
+# Mappings keyed by data (header names, segments, industries): one setting each, not a leaf
+# per key.
+OPAQUE = ("columns", "date_formats", "overrides", "similar_industries")
+
+
 def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for k, v in data.items():
         key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v and k not in ("columns", "date_formats", "overrides"):
+        if isinstance(v, Mapping) and v and k not in OPAQUE:
             yield from _leaves(v, key + ".")
         else:
             yield key, v
@@ -626,6 +788,22 @@ SAMPLE_CSMS = (
     ("Tomás Herrera", "tomas.herrera@example.com", "Customer Success Manager"),
     ("Jordan Blake", "jordan.blake@example.com", "Customer Success Manager"),
 )
+# The sample company's reference program (refs: in cstool.yaml).
+SAMPLE_SIMILAR = (
+    ("Healthcare", ("Education",)),
+    ("Technology", ("Media", "Financial Services")),
+    ("Manufacturing", ("Logistics",)),
+    ("Retail", ("Logistics",)),
+)
+SAMPLE_CSM_MANAGER = ("Avery Collins", "avery.collins@example.com")
+SAMPLE_MARKETING = (("Jamie Fox", "jamie.fox@example.com"),)
+SAMPLE_AES = (
+    ("Chris Lindqvist", "chris.lindqvist@example.com"),
+    ("Aisha Morgan", "aisha.morgan@example.com"),
+    ("Ben Tanaka", "ben.tanaka@example.com"),
+    ("Sofia Marchetti", "sofia.marchetti@example.com"),
+    ("Ryan O'Connell", "ryan.oconnell@example.com"),
+)
 SAMPLE_POSTAL_ADDRESS = "Acme Inc., 100 Market Street, Suite 300, San Francisco, CA 94105, USA"
 
 
@@ -645,6 +823,21 @@ def default_yaml(company: str = "Acme", *, sample: bool = False) -> str:
     )
     csms = f"{mark}csms:\n{csms}".rstrip("\n")
     postal = f'{mark}postal_address: "{SAMPLE_POSTAL_ADDRESS}"'
+    similar = (
+        f"  {mark}similar_industries:\n"
+        + "".join(f"  {mark}  {k}: [{', '.join(v)}]\n" for k, v in SAMPLE_SIMILAR)
+    ).rstrip("\n")
+    manager, manager_email = SAMPLE_CSM_MANAGER
+    notify = (
+        f"  {mark}notify:\n"
+        f"  {mark}  csm_manager: {{name: {manager}, email: {manager_email}}}\n"
+        f"  {mark}  customer_marketing:\n"
+        + "".join(f"  {mark}    - {{name: {n}, email: {e}}}\n" for n, e in SAMPLE_MARKETING)
+        + f"  {mark}  csms: [{SAMPLE_CSMS[0][0]}]"
+    )
+    aes = f"  {mark}account_executives:\n" + "".join(
+        f"  {mark}  - {{name: {n}, email: {e}}}\n" for n, e in SAMPLE_AES
+    ).rstrip("\n")
     return f"""\
 # cstool workspace configuration. Precedence: flag > environment (CSTOOL_*) > this file >
 # default. `cstool config show` prints every resolved setting and where it came from.
@@ -731,4 +924,28 @@ default_touch_tier: tech
 # engines:
 #   duckdb: {{threads: 2, memory_limit: 2GB}}
 #   spark: {{master: "local[*]"}}        # or spark://host:7077, yarn, ...
+
+# Customer references (`cstool refs`). Eligibility rules, checked in this order; the first an
+# account fails excludes it (`refs find --explain` says which). Set enabled: false to drop one.
+refs:
+  rules:
+    healthy_adoption: {{enabled: true, excluded_bands: [red, orange]}}  # latest snapshot
+    promoter: {{enabled: true, min_score: 9}}        # the latest NPS answer, where one exists
+    no_open_risk_cta: {{enabled: true, cta_types: [risk]}}
+    renewal: {{enabled: true, days: 60}}             # renewing within 60 days (or overdue)
+    fatigue: {{enabled: true, window_days: 90, max_references: 2, min_days_since_last: 30}}
+    advocate: {{enabled: true}}                      # an advocate at the requested level
+  # Ranking: how much each part counts (the score is 0-100).
+  weights: {{size: 2, health: 2, nps: 1, fatigue: 2, advocates: 1}}
+  # What `refs find --similar` adds to an industry.
+{similar}
+  # Who hears of a new request; opted-in CSMs are named as under csms: (with an email).
+{notify}
+  # Where the weekly follow-up about unconfirmed references goes (opportunity owners).
+{aes}
+  outcomes:                 # of the references export
+    completed: [Call completed, Influenced win]   # took place
+    not_counted: [Declined, Cancelled]            # no reference given: not towards fatigue
+  proposals: 4              # candidates `refs propose` attaches by default (3 or 4)
+  fulfil_target_hours: 24   # from request to candidates proposed
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from cstool.errors import InputError
@@ -83,3 +84,32 @@ def steps(root: Path) -> list[Step]:
         ),
     ]
     return [Step(init, init), *loads, *(Step(u, (*where, *u)) for u in uses), *ends]
+
+
+# The reference workflow of the demo: a Manufacturing prospect asks for a Manager-level
+# reference; the two accounts proposed have Manager-level advocates in the sample data.
+DEMO_OPPORTUNITY = "OPP-00003"
+DEMO_ACCOUNTS = ("ACC-00097", "ACC-00074")
+DEMO_CONTACT = "USR-000799"  # a Manager-level advocate of ACC-00097
+
+
+def reference_steps(root: Path, today: date) -> list[Step]:
+    """The demo's reference commands: ``refs find``, then one request through its seven steps
+    (needed in two weeks, taking place ``today``) and the milestone it leaves."""
+    where = ("--workspace", str(root))
+    req = "REQ-0001"  # the first request of a new workspace
+    uses = [
+        ("refs", "find", "--industry", "Manufacturing", "--similar", "--limit", "3"),
+        (
+            "refs", "request", "--opportunity", DEMO_OPPORTUNITY, "--level", "Manager",
+            "--topics", "Shop-floor rollout", "--needed-by", str(today + timedelta(days=14)),
+        ),
+        ("refs", "propose", req, "--accounts", ",".join(DEMO_ACCOUNTS)),
+        ("refs", "contact", req, DEMO_ACCOUNTS[0]),
+        ("refs", "connect", req, DEMO_ACCOUNTS[0]),
+        ("refs", "occurred", req, "--date", str(today), "--contact", DEMO_CONTACT),
+        ("refs", "confirm", req),
+        ("refs", "record", req),
+        ("timeline", DEMO_ACCOUNTS[0], "--type", "milestone"),
+    ]  # fmt: skip
+    return [Step(u, (*where, *u)) for u in uses]

@@ -9,9 +9,11 @@ A **source** is a function that returns one account's entries from its own domai
 * ``adoption``: band changes between consecutive score snapshots;
 * ``nps``: NPS responses;
 * ``journeys``: the journey emails the account's people were sent (``cstool journey send``);
-* ``ctas``: CTA events (opened, updated, closed, snoozed, due moved, task done).
+* ``ctas``: CTA events (opened, updated, closed, snoozed, due moved, task done);
+* ``references``: "Customer Reference" milestones of the references recorded with the
+  workflow, and the rows of the references export (:mod:`cstool.refs.given`).
 
-Adding a source (emails sent, reference milestones) is one function and one line
+Adding a source (emails sent) is one function and one line
 in :data:`SOURCES`::
 
     def _emails(store: Store, query: Query) -> list[Entry]:
@@ -232,6 +234,16 @@ def _cta_events(store: Store, query: Query) -> list[Entry]:
     ]
 
 
+def _references(store: Store, query: Query) -> list[Entry]:
+    from cstool.refs.given import timeline_rows
+
+    return [
+        Entry(r["date"], r["type"], "references", r["text"], None, r["detail"], r["record_id"])
+        for r in timeline_rows(store, query.account_id)
+        if query.holds(r["date"])
+    ]
+
+
 SOURCES: list[Source] = [
     Source("activities", ACTIVITY_TYPES, _activities, "rows of the activities export"),
     Source("notes", NOTE_TYPES, _notes, "notes added with `cstool timeline add`"),
@@ -239,6 +251,12 @@ SOURCES: list[Source] = [
     Source("nps", ("nps",), _nps, "NPS responses"),
     Source("journeys", ("email",), _journey_emails, "journey emails sent to the account's people"),
     Source("ctas", ("cta",), _cta_events, "CTA events: opened, updated, closed, snoozed..."),
+    Source(
+        "references",
+        ("milestone", "reference"),
+        _references,
+        "references: the recorded ones as Customer Reference milestones, the export's rows",
+    ),
 ]
 
 

@@ -192,7 +192,9 @@ def _page(a: Account360) -> None:
     refs = d["references"]
     g.add_row(
         "References",
-        f"{refs['count']} given" + (f", the last on {refs['last']}" if refs["last"] else ""),
+        f"{refs['count']} given"
+        + (f", the last on {refs['last']}" if refs["last"] else "")
+        + (f"; {refs['in_progress']} in progress" if refs["in_progress"] else ""),
     )
     g.add_row("Contacts", _contacts(a))
     g.add_row("Emails", _emails(a))

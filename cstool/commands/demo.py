@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +30,8 @@ def demo(
     with errors_to_exit():
         root = core.prepare(directory, force=force)
     cstool = ctx.find_root().command
-    for i, step in enumerate(core.steps(root)):
+    steps = [*core.steps(root), *core.reference_steps(root, date.today())]
+    for i, step in enumerate(steps):
         err.print(f"\n[bold cyan]$ cstool {shlex.join(step.shown)}[/]")
         # Not standalone, a step returns its exit code instead of ending the process.
         code = cstool.main(list(step.args), standalone_mode=False, prog_name="cstool")

@@ -169,7 +169,7 @@ def account_report(
                 for c in a.contacts
                 if c.advocate or c.role in ("Executive Sponsor", "Admin")
             ],
-            references=len(a.references),
+            references=len(a.references.given),
             ctas=a.ctas,
         )
     return AccountReport(

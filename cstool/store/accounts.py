@@ -1,5 +1,5 @@
-"""Reading one account for its 360 and reports: the account row, its contacts and the
-references it gave, from the export tables."""
+"""Reading one account for its 360 and reports: the account row and its contacts, from the
+export tables (the references it gave: :func:`cstool.store.refs.references`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from cstool.store.sql import q
 
 ACCOUNT_COLUMNS = (*KINDS["accounts"].column_names, "active")
 CONTACT_COLUMNS = ("user_id", "first_name", "last_name", "email", "role", "level", "is_advocate")
-REFERENCE_COLUMNS = ("reference_id", "date", "user_id", "opportunity_id", "outcome")
 
 
 def account(db: sqlite3.Connection, account_id: str) -> dict[str, Any] | None:
@@ -59,13 +58,3 @@ def contacts(db: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
         (account_id,),
     )
     return [dict(zip(CONTACT_COLUMNS, r, strict=True)) for r in cur]
-
-
-def references(db: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
-    """The references the account gave (the references export), newest first."""
-    cur = db.execute(
-        f"SELECT {', '.join(REFERENCE_COLUMNS)} FROM {q('references')} WHERE account_id = ?"
-        " ORDER BY date DESC, reference_id DESC",
-        (account_id,),
-    )
-    return [dict(zip(REFERENCE_COLUMNS, r, strict=True)) for r in cur]

@@ -111,3 +111,21 @@ def snapshot_before(db: sqlite3.Connection, as_of: str) -> str | None:
     """The date of the latest snapshot strictly before ``as_of`` (ISO), or None."""
     found = db.execute("SELECT MAX(as_of) FROM snapshots WHERE as_of < ?", (as_of,)).fetchone()[0]
     return str(found) if found else None
+
+
+def snapshot_of(
+    db: sqlite3.Connection, as_of: str, account_ids: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The stored snapshot of one date for ``account_ids`` alone, as dicts of
+    SNAPSHOT_COLUMNS (a key look-up per account)."""
+    ids = sorted(set(account_ids))
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        cur = db.execute(
+            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots WHERE as_of = ?"
+            f" AND account_id IN ({', '.join('?' * len(chunk))})",
+            (as_of, *chunk),
+        )
+        out += [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in cur]
+    return out

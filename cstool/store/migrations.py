@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from cstool.store import adoption, ctas, exports, nps, rollups, sends, timeline, usage
+from cstool.store import adoption, ctas, exports, nps, refs, rollups, sends, timeline, usage
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -34,4 +34,5 @@ MIGRATIONS: list[Migration] = [
     ctas.create_tables,  # 8
     sends.create_tables,  # 9
     rollups.create_tables,  # 10
+    refs.create_tables,  # 11
 ]

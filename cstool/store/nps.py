@@ -4,6 +4,7 @@ account's segment and CSM (accounts export). The arithmetic lives in :mod:`cstoo
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -191,3 +192,20 @@ def latest_scores(db: sqlite3.Connection, as_of: date) -> list[tuple[str, int, s
             (as_of.isoformat(),),
         )
     )
+
+
+def latest_scores_of(
+    db: sqlite3.Connection, as_of: date, account_ids: Iterable[str]
+) -> list[tuple[str, int, str]]:
+    """:func:`latest_scores` for ``account_ids`` alone: one index look-up per account, so a
+    few hundred accounts of a large book answer in milliseconds."""
+    out = []
+    for account_id in sorted(set(account_ids)):
+        row = db.execute(
+            "SELECT account_id, score, date FROM nps WHERE account_id = ? AND date <= ?"
+            " ORDER BY date DESC, response_id DESC LIMIT 1",
+            (account_id, as_of.isoformat()),
+        ).fetchone()
+        if row is not None:
+            out.append((row[0], int(row[1]), row[2]))
+    return out

@@ -79,7 +79,7 @@ def test_json_has_every_section_with_known_answers(cli: Cli, company: Workspace)
         ("U8", False),
     ]
     assert [e["record_id"] for e in d["timeline"]["entries"]] == ["R2", "R1", "R7"]
-    assert d["references"] == {"count": 0, "last": None, "items": []}
+    assert d["references"] == {"count": 0, "last": None, "in_progress": 0, "items": []}
     assert d["ctas"] == []
 
 

@@ -1,4 +1,4 @@
--- schema version 10
+-- schema version 11
 -- index activities_account
 CREATE INDEX activities_account ON "activities" ("account_id", "date");
 -- index cta_events_account
@@ -13,6 +13,8 @@ CREATE UNIQUE INDEX ctas_one_per_playbook ON ctas (account_id, playbook) WHERE s
 CREATE INDEX notes_account ON notes (account_id, date);
 -- index nps_account
 CREATE INDEX nps_account ON "nps" ("account_id", "date");
+-- index ref_requests_account
+CREATE INDEX ref_requests_account ON ref_requests (account_id);
 -- index send_batches_journey
 CREATE INDEX send_batches_journey ON send_batches (journey, batch_id);
 -- index sends_account
@@ -33,6 +35,9 @@ CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_features_1 (automatic, on features)
 -- index sqlite_autoindex_nps_1 (automatic, on nps)
 -- index sqlite_autoindex_opportunities_1 (automatic, on opportunities)
+-- index sqlite_autoindex_ref_candidates_1 (automatic, on ref_candidates)
+-- index sqlite_autoindex_ref_requests_1 (automatic, on ref_requests)
+-- index sqlite_autoindex_ref_steps_1 (automatic, on ref_steps)
 -- index sqlite_autoindex_references_1 (automatic, on references)
 -- index sqlite_autoindex_sends_1 (automatic, on sends)
 -- index sqlite_autoindex_sends_2 (automatic, on sends)
@@ -41,6 +46,8 @@ CREATE INDEX snapshots_account ON snapshots (account_id, as_of);
 -- index sqlite_autoindex_users_1 (automatic, on users)
 -- index users_account
 CREATE INDEX users_account ON users (account_id);
+-- index users_advocates
+CREATE INDEX users_advocates ON users (account_id) WHERE is_advocate = 1;
 -- table accounts
 CREATE TABLE "accounts" ("account_id" TEXT NOT NULL, "name" TEXT NOT NULL, "industry" TEXT, "segment" TEXT, "arr" REAL, "licenses_purchased" INTEGER, "csm" TEXT, "lifecycle_stage" TEXT, "onboarding_date" TEXT, "renewal_date" TEXT, "employees" INTEGER, "region" TEXT, attributes TEXT, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY ("account_id"));
 -- table activities
@@ -65,6 +72,12 @@ CREATE TABLE notes (note_id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, date 
 CREATE TABLE "nps" ("response_id" TEXT NOT NULL, "date" TEXT NOT NULL, "user_id" TEXT, "account_id" TEXT NOT NULL, "score" INTEGER NOT NULL, "comment" TEXT, attributes TEXT, PRIMARY KEY ("response_id"));
 -- table opportunities
 CREATE TABLE "opportunities" ("opportunity_id" TEXT NOT NULL, "name" TEXT NOT NULL, "prospect_industry" TEXT, "amount" REAL, "stage" TEXT, "created_date" TEXT, "close_date" TEXT, "is_won" INTEGER, "owner" TEXT, attributes TEXT, PRIMARY KEY ("opportunity_id"));
+-- table ref_candidates
+CREATE TABLE ref_candidates (request_id TEXT NOT NULL, rank INTEGER NOT NULL, account_id TEXT NOT NULL, score REAL, reasons TEXT, PRIMARY KEY (request_id, rank));
+-- table ref_requests
+CREATE TABLE ref_requests (request_id TEXT PRIMARY KEY, cta_id INTEGER NOT NULL, opportunity_id TEXT NOT NULL, industry TEXT, level TEXT NOT NULL, count INTEGER NOT NULL, topics TEXT, needed_by TEXT NOT NULL, characteristics TEXT, ae TEXT, step INTEGER NOT NULL CHECK (step BETWEEN 1 AND 7), account_id TEXT, user_id TEXT, occurred_on TEXT, requested_at TEXT NOT NULL);
+-- table ref_steps
+CREATE TABLE ref_steps (request_id TEXT NOT NULL, step INTEGER NOT NULL, at TEXT NOT NULL, date TEXT NOT NULL, data TEXT, PRIMARY KEY (request_id, step));
 -- table references
 CREATE TABLE "references" ("reference_id" TEXT NOT NULL, "account_id" TEXT NOT NULL, "user_id" TEXT, "opportunity_id" TEXT, "date" TEXT NOT NULL, "outcome" TEXT, attributes TEXT, PRIMARY KEY ("reference_id"));
 -- table rollup_accounts
