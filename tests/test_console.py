@@ -110,7 +110,7 @@ def test_prose_wraps_and_paths_shorten_from_the_left() -> None:
 
 def test_shorten_left_cuts_at_a_folder_boundary() -> None:
     """The longest tail that fits after "…", starting at a separator when one fits."""
-    path = Text("/work/acme/outbox/2026-11-20/welcome.csv")
+    path = Text("/srv/acme/outbox/2026-11-20/welcome.csv")
     assert shorten_left(path, 100).plain == path.plain
     assert shorten_left(path, 24).plain == "…/2026-11-20/welcome.csv"
     assert shorten_left(path, 14).plain == "…/welcome.csv"
