@@ -7,6 +7,7 @@ turns a :class:`~cstool.errors.CstoolError` into ``Error: ...`` plus an exit cod
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,23 @@ from rich.text import Text
 
 from cstool.errors import CstoolError
 
-out = Console(highlight=False, soft_wrap=True)
+# 128 + SIGPIPE: the reader of stdout went away (`cstool cta list | head`). cstool stops
+# quietly with it, as other Unix tools do; what is still buffered goes nowhere.
+BROKEN_PIPE = 141
+
+
+def _quiet_stdout() -> typer.Exit:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return typer.Exit(code=BROKEN_PIPE)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise _quiet_stdout()
+
+
+out = _Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 BAND_STYLES = {
@@ -95,6 +112,8 @@ def errors_to_exit() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("[red]Interrupted.[/red] Nothing partial was committed.")
         raise typer.Exit(code=130) from None
+    except BrokenPipeError:
+        raise _quiet_stdout() from None
 
 
 def band_text(band: str | None) -> str:

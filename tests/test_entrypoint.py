@@ -190,3 +190,20 @@ def test_demo_then_every_other_command(tmp_path: Path) -> None:
     shown = run("account", "show", "ACC-00001", cwd=ws)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("ACC-00001 Polaris Institute  as of 2026-11-20")
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_reader_gone_stops_quietly(tmp_path: Path, fmt: str) -> None:
+    """When the reader of stdout has gone (`| head`), cstool stops with 141 and no message."""
+    assert run("init", "ws", cwd=tmp_path).returncode == 0
+    proc = subprocess.Popen(
+        [str(CSTOOL), "playbooks", "vars", "--format", fmt],
+        cwd=tmp_path / "ws",
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # gone before the first line is written
+    stderr = proc.stderr.read()
+    assert (proc.wait(timeout=60), stderr) == (141, b"")
