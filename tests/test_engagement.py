@@ -65,3 +65,17 @@ def test_plan_cli_csv_columns(ws: Workspace, cli: Callable[..., Result], fmt: st
     """CSV has the documented columns."""
     r = cli("-w", str(ws.root), "plan", "--format", fmt)
     assert r.stdout.splitlines()[0] == "tier,stage,channel,name,trigger,who,cadence"
+
+
+def test_plan_table_keeps_names_whole_at_80_columns(
+    ws: Workspace, cli: Callable[..., Result]
+) -> None:
+    """At 80 columns every touch's name is whole on its line; the conditions give way, said so."""
+    r = cli("-w", str(ws.root), "plan", "--tier", "low", env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    names = {row.name for row in engagement_plan(ws, "low")}
+    cells = {cell.strip() for line in lines for cell in line.split("│")}
+    assert names and names <= cells
+    assert "trigger: not shown at this width" in r.stdout

@@ -9,7 +9,19 @@ from typing import Annotated
 import typer
 
 from cstool.commands import workspace
-from cstool.console import errors_to_exit, message, render
+from cstool.console import Column, errors_to_exit, message, render
+
+# At 80 columns the touch's name and cadence stay whole; the conditions (`trigger`) give
+# way first, then who gets it: --format markdown or a wider terminal shows them.
+TABLE = (
+    Column("tier", kind="id"),
+    Column("stage", kind="id"),
+    Column("channel", kind="id"),
+    Column("name", kind="id"),
+    Column("cadence", kind="prose", min_width=11, priority=3),
+    Column("who", kind="prose", min_width=20, priority=2),
+    Column("trigger", kind="prose", min_width=24, priority=1),
+)
 
 
 class PlanFormat(str, Enum):
@@ -42,7 +54,7 @@ def plan(
         sys.stdout.write(markdown(rows))
     else:
         fmt = Format.csv if format is PlanFormat.csv else Format.table
-        render([r.as_dict() for r in rows], PLAN_COLUMNS, fmt, title="Engagement plan")
+        render([r.as_dict() for r in rows], PLAN_COLUMNS, fmt, table=TABLE, title="Engagement plan")
     message(
         f"{sum(r.channel == 'CTA' for r in rows):,} CTA and "
         f"{sum(r.channel == 'email' for r in rows):,} email touches, read from playbooks/ and "
