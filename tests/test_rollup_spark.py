@@ -35,7 +35,9 @@ from cstool.engines.sqlite import SqliteEngine
 from cstool.lake import export_usage
 from cstool.workspace import Workspace, init_workspace, open_workspace
 
-pytestmark = pytest.mark.spark
+# A JVM's first jobs compile Spark's code paths as they go: on two busy cores one query can take
+# minutes, far beyond the suite's default per-test timeout.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 pyspark = pytest.importorskip("pyspark")
 
 HEADER = ("date", "account_id", "user_id", "feature", "events")
