@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cstool.errors import InputError
+from cstool.errors import EnvironmentProblem, InputError
 from cstool.store import day_date
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ def export_usage(
     ``folder`` must be new or empty: nothing is overwritten.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from cstool.store import usage as usage_db
 
@@ -53,7 +52,6 @@ def export_usage(
     span = usage_db.day_range(store.db)
     if span is None:
         raise InputError("no usage is loaded", hint="load usage with `cstool load usage FILE`")
-    users, accounts, features = _names(store)
     schema = pa.schema(
         [
             ("date", pa.date32()),
@@ -66,8 +64,30 @@ def export_usage(
     months: dict[str, list[int]] = {}
     for d in range(span[0], span[1] + 1):
         months.setdefault(day_date(d).strftime("%Y-%m"), []).append(d)
+    try:
+        files, rows = _write_months(store, folder, months, schema, progress)
+    except OSError as e:
+        raise EnvironmentProblem(
+            f"cannot write {e.filename or folder}: {e.strerror or e}",
+            hint="check that the folder can be created and written, and that the disk has room",
+        ) from None
+    return ParquetExport(folder, files, rows)
+
+
+def _write_months(
+    store: Store,
+    folder: Path,
+    months: dict[str, list[int]],
+    schema: Any,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[Path], int]:
+    """Write each month's usage to ``folder/month=YYYY-MM/part-0.parquet``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    users, accounts, features = _names(store)
     files, rows, done = [], 0, 0
-    total = span[1] - span[0] + 1
+    total = sum(len(days) for days in months.values())
     folder.mkdir(parents=True, exist_ok=True)
     for month, days in months.items():
         path = folder / f"month={month}" / "part-0.parquet"
@@ -92,7 +112,7 @@ def export_usage(
         if writer is not None:
             writer.close()
             files.append(path)
-    return ParquetExport(folder, files, rows)
+    return files, rows
 
 
 def _names(store: Store) -> tuple[Any, Any, Any]:

@@ -385,3 +385,15 @@ def test_catalogue_of_the_planted_company_is_in_its_config(
     """The planted workspace's cstool.yaml carries the feature catalogue B and C fall back to."""
     ws, _ = planted
     assert ws.resolved.config.metrics.features == CATALOGUE
+
+
+def test_export_to_a_folder_that_cannot_be_made_is_an_environment_error(
+    sample: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A folder under a file cannot be created: exit 3 naming the path, no traceback."""
+    loaded, _ = sample
+    (tmp_path / "a-file").write_text("x")
+    r = cli(loaded, "export", "usage", "--parquet", str(tmp_path / "a-file" / "lake"))
+    assert r.exit_code == 3, r.stderr
+    assert f"cannot write {tmp_path / 'a-file' / 'lake'}" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
