@@ -153,6 +153,8 @@ def test_a_row_no_load_would_accept_refuses_the_rollup(
     with pytest.raises(InputError, match=problem) as e:
         rollup_core.refuse_bad_rows(r, "bad.csv", "%Y-%m-%d")
     assert "1 usage row cannot be counted" in e.value.message
+    # The date-format hint only where a date is the problem.
+    assert ("date_formats" in (e.value.hint or "")) == ("date" in problem)
 
 
 def test_csv_in_another_delimiter_and_header_case_is_read(

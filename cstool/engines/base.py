@@ -116,8 +116,13 @@ def refuse_bad_rows(r: Rollup, label: str, date_format: str) -> None:
             f"{label}: {n:,} usage row{'s' if n != 1 else ''} cannot be counted: "
             + "; ".join(problems)
             + "; nothing was rolled up",
-            hint="fix the rows at the source, or set exports.usage.date_formats.date in "
-            "cstool.yaml to the format the dates are written in",
+            hint="fix the rows at the source"
+            + (
+                ", or set exports.usage.date_formats.date in cstool.yaml to the format the "
+                "dates are written in"
+                if r.bad_dates
+                else ""
+            ),
         )
 
 
