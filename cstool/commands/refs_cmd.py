@@ -142,6 +142,8 @@ def _show_found(found: FindResult, fmt: Format, explain: bool) -> None:
         warn(f"no adoption snapshot on or before {found.as_of}: run `cstool score` first")
     for note in found.notes:
         message(note)
+    for w in found.warnings:
+        warn(w)
 
 
 @app.command("find")
