@@ -394,7 +394,9 @@ def status(format: FormatOpt = Format.table) -> None:
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
         rows = core.status(store, ws.resolved, now=_now())
-    render(rows, core.STATUS_COLUMNS, format, table=STATUS_TABLE, title="Open reference requests")
+    if rows or format is not Format.table:
+        title = "Open reference requests"
+        render(rows, core.STATUS_COLUMNS, format, table=STATUS_TABLE, title=title)
     if not rows:
         message("No open reference requests")
 
@@ -405,26 +407,27 @@ def follow_up(
         date | None, date_option("--as-of", "The week's date, YYYY-MM-DD (default: today).")
     ] = None,
 ) -> None:
-    """Write the weekly reminder to account executives about unconfirmed references.
+    """Write the weekly reminder to account executives about requests waiting on them.
 
     Example: cstool refs follow-up --as-of 2026-12-07
     """
     from cstool.refs import workflow as core
 
-    now = _now()
     ws = workspace()
-    with errors_to_exit(), ws.open_store() as store:
-        done = core.follow_up(
-            store, ws.resolved, _templates(ws), ws.outbox, as_of=as_of or now.date(), now=now
-        )
-    for w in done.written:
-        sys.stdout.write(f"{ws.relative(w.path)}\n")
-    message(
-        f"Wrote {len(done.written)} follow-up email(s) for the week of {done.as_of}"
-        + (f"; skipped {len(done.skipped)}" if done.skipped else "")
-    )
-    for s in done.skipped:
-        warn(s)
+    with errors_to_exit():
+        with ws.open_store() as store:
+            done = core.follow_up(
+                store, ws.resolved, _templates(ws), ws.outbox, as_of=as_of or date.today()
+            )
+        for w in done.changed:
+            sys.stdout.write(f"{ws.relative(w.path)}\n")
+        what = f"follow-up email(s) for the week of {done.as_of}"
+        same = f"{len(done.unchanged)} unchanged (the outbox already has them)"
+        if done.changed or not done.unchanged:
+            message(f"Wrote {len(done.changed)} {what}" + (f"; {same}" if done.unchanged else ""))
+        else:
+            message(f"{what.capitalize()}: {same}")
+        done.check()
 
 
 # -- report ----------------------------------------------------------------------------------
