@@ -192,18 +192,6 @@ def test_tiers_csv(book_ws: Workspace, cli: Callable[..., Result]) -> None:
     ]
 
 
-def test_tiers_table_filters_and_bad_tier(book_ws: Workspace, cli: Callable[..., Result]) -> None:
-    """The table shows the accounts, the book and the rules; filters match in any case."""
-    result = cli("--workspace", str(book_ws.root), "tiers", "--csm", "priya RAMAN", "--tier", "LOW")
-    assert result.exit_code == 0, result.stderr
-    assert "A2" in result.stdout and "A4" not in result.stdout and "A1 " not in result.stdout
-    assert "Book per CSM on 2026-11-20" in result.stdout
-    assert "default -> tech" in result.stdout
-    bad = cli("--workspace", str(book_ws.root), "tiers", "--tier", "medium")
-    assert bad.exit_code == 1
-    assert "'medium' is not a touch tier" in bad.stderr
-
-
 def test_tiers_csv_amounts_are_whole_numbers(
     book_ws: Workspace, cli: Callable[..., Result]
 ) -> None:
@@ -216,3 +204,15 @@ def test_tiers_csv_amounts_are_whole_numbers(
     assert [r["arr"] for r in csv.DictReader(io.StringIO(book.stdout))] == [
         "30000", "300000", "50000", "5000",
     ]  # fmt: skip
+
+
+def test_tiers_table_filters_and_bad_tier(book_ws: Workspace, cli: Callable[..., Result]) -> None:
+    """The table shows the accounts, the book and the rules; filters match in any case."""
+    result = cli("--workspace", str(book_ws.root), "tiers", "--csm", "priya RAMAN", "--tier", "LOW")
+    assert result.exit_code == 0, result.stderr
+    assert "A2" in result.stdout and "A4" not in result.stdout and "A1 " not in result.stdout
+    assert "Book per CSM on 2026-11-20" in result.stdout
+    assert "default -> tech" in result.stdout
+    bad = cli("--workspace", str(book_ws.root), "tiers", "--tier", "medium")
+    assert bad.exit_code == 1
+    assert "'medium' is not a touch tier" in bad.stderr

@@ -32,8 +32,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cstool.errors import InputError, NotFoundError, PartialFailure, UsageError
-from cstool.refs import canonical_level, closed_stage
+from cstool.errors import InputError, NotFoundError, UsageError
+from cstool.refs import canonical_level
 from cstool.refs.emails import Built, Written
 
 if TYPE_CHECKING:
@@ -301,6 +301,7 @@ def request(
     InputError. Nothing is written then.
     """
     from cstool.busdays import Calendar
+    from cstool.refs import closed_stage
     from cstool.refs.emails import Composer, folder, request_context, stamp_date
     from cstool.refs.find import find
     from cstool.store import ctas as ctas_db
@@ -814,6 +815,8 @@ class FollowUps:
     def check(self) -> None:
         """Raise PartialFailure (exit 4) when a request due a reminder got none, saying which
         and why; the reminders that could be written are written."""
+        from cstool.errors import PartialFailure
+
         if not self.skipped:
             return
         raise PartialFailure(
