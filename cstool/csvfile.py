@@ -508,6 +508,15 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def amount(value: float | None) -> int | float | None:
+    """A money amount as the CSV and JSON outputs carry it: a whole number as an int
+    (``100000``, not ``100000.0``), anything else rounded to cents."""
+    if value is None:
+        return None
+    cents = round(float(value), 2)
+    return int(cents) if cents.is_integer() else cents
+
+
 def to_csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     """Rows as CSV text with '\\n' line ends (for --format csv)."""
     buf = io.StringIO()

@@ -131,7 +131,9 @@ class AccountTier:
     open_ctas: int
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        from cstool.csvfile import amount
+
+        return {**self.__dict__, "arr": amount(self.arr)}
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,9 @@ class BookRow:
     open_ctas: int
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        from cstool.csvfile import amount
+
+        return {**self.__dict__, "arr": amount(self.arr)}
 
 
 @dataclass(frozen=True)

@@ -380,3 +380,43 @@ def test_feature_keeps_accounts_that_used_it_in_the_window(ranked_ws: Workspace)
     r = run(ranked_ws, feature="Workflows", limit=5)
     assert [c.account_id for c in r.candidates] == ["H1"]
     assert r.removed["--feature Workflows"] == 5
+
+
+def test_shortfall_names_the_rule_when_a_rule_removed_the_most(ranked_ws: Workspace) -> None:
+    """--level CXO: the advocate rule excluded 4 of the 5 kept, the industry filter removed 1:
+    the note names the advocate rule."""
+    r = run(ranked_ws, level="CXO", limit=5)
+    assert [c.account_id for c in r.candidates] == ["H2"]
+    assert r.removed == {"--industry Healthcare": 1} and r.by_rule() == {"advocate": 4}
+    assert r.notes[0] == (
+        "Only 1 of 5 wanted: the advocate rule removed the most (4 of the 5 accounts the filters"
+        " kept)"
+    )
+
+
+def test_shortfall_says_how_many_accounts_similar_would_add(ranked_ws: Workspace) -> None:
+    """Retail alone finds R1; the note counts the five Healthcare accounts --similar adds, and
+    with --segment none pass the filters, so it would add none."""
+    ws = set_config(ranked_ws, "refs: {similar_industries: {retail: [Healthcare]}}")
+    alone = run(ws, industry="Retail", limit=3)
+    assert alone.similar_adds == 5
+    assert (
+        "--similar would add 5 active accounts that pass the filters (the rules still apply)"
+        in alone.notes
+    )
+    narrow = run(ws, industry="Retail", limit=3, employees=(1400, 1600))
+    assert narrow.similar_adds == 2  # H3 and H6 have 1,500 employees
+    assert "--similar would add 2 active accounts" in " ".join(narrow.notes)
+
+
+def test_a_neighbour_no_account_has_is_warned_about(ranked_ws: Workspace) -> None:
+    """A misspelt neighbour in refs.similar_industries gives a warning naming it and the
+    entry; a neighbour the accounts have gives none."""
+    ws = set_config(ranked_ws, "refs: {similar_industries: {healthcare: [Helthcare, retail]}}")
+    r = run(ws, similar=True, limit=3)
+    assert r.warnings == [
+        "refs.similar_industries in cstool.yaml lists 'Helthcare' under 'healthcare', and no "
+        "active account has that industry (check the spelling)"
+    ]
+    assert "R1" in {c.account_id for c in r.candidates}
+    assert run(ws, limit=3).warnings == []  # enough found without --similar: not consulted

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
+from typing import Any
 
 import pytest
 from cta_data import account, write_accounts, write_users
@@ -244,3 +245,75 @@ def test_an_empty_workspace_reports_zeros(ws: Workspace) -> None:
     r = run(ws)
     assert r.groups == [] and r.top_customers == [] and r.influence["opportunities"] == 0
     assert [d["deals"] for d in r.deals] == [0, 0]
+
+
+def test_a_future_dated_row_is_scheduled_not_completed(book: Workspace) -> None:
+    """As of 2026-04-16, R4 (Call completed, dated 05-10) has not taken place: the report
+    leaves it out of the completed, while fatigue counts it as in progress."""
+    from cstool.refs.find import counted, fatigue_counts
+
+    later = run(book)  # no day: every row as its outcome says
+    early = _run_on(book, date(2026, 4, 16))
+    q2 = {g["quarter"]: g["references"] for g in early.groups if g["segment"] == "SMB"}
+    assert q2["2026-Q2"] == 1  # R3 (04-15) only; R4 is scheduled
+    assert {g["quarter"]: g["references"] for g in later.groups if g["segment"] == "SMB"}[
+        "2026-Q2"
+    ] == 2
+    assert {c["account_id"]: c["references"] for c in early.top_customers}["A3"] == 1
+    with book.open_store() as store:
+        rows = refs_db.references(store.db, "A3")
+    cfg = book.resolved.config.refs
+    dates = [date.fromisoformat(r["date"]) for r in rows if counted(r, cfg)]
+    assert fatigue_counts(dates, date(2026, 4, 16), 90) == (2, date(2026, 5, 10))
+
+
+def _run_on(ws: Workspace, as_of: date, by: str = "quarter"):  # type: ignore[no-untyped-def]
+    with ws.open_store() as store:
+        return report(store, ws.resolved.config, by, as_of=as_of)
+
+
+def test_csv_amounts_are_whole_numbers_when_whole(book: Workspace, cli: Any) -> None:
+    """The grouped CSV prints 500, not 500.0; an amount with cents keeps them."""
+    from cstool.csvfile import amount
+
+    r = cli("--workspace", str(book.root), "refs", "report", "--format", "csv")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == [
+        "2026-Q1,Enterprise,1,0,1,1,1,200,0",
+        "2026-Q1,SMB,3,1,2,2,2,500,100",
+        "2026-Q2,SMB,2,0,2,2,1,500,0",
+    ]
+    assert amount(100000.0) == 100000 and isinstance(amount(100000.0), int)
+    assert amount(1234.5) == 1234.5 and amount(0.125) == 0.12 and amount(None) is None
+
+
+def test_report_tables_fit_80_columns(
+    book: Workspace, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns every table of every grouping fits, long names give way, and ids and
+    amounts in the millions stay whole."""
+    from rich.cells import cell_len
+
+    write_accounts(
+        book,
+        [
+            account("A1", name="Sequoia Insurance Company of the Pacific", segment="SMB",
+                    csm="Annabelle Fitzgerald-Montgomery"),
+            account("A2", segment="Enterprise", csm="Bob"),
+            account("A3", segment="SMB", csm="Bob"),
+        ],
+    )  # fmt: skip
+    write_opportunities(
+        book,
+        [
+            opportunity(o, created_date=c, close_date=d, stage=s, is_won=w, amount=a * 10_000)
+            for o, c, d, s, w, a in OPPS
+        ],
+    )
+    monkeypatch.setenv("COLUMNS", "80")
+    for by in ("quarter", "segment", "csm"):
+        r = cli("--workspace", str(book.root), "refs", "report", "--by", by)
+        assert r.exit_code == 0, r.stderr
+        assert max(cell_len(line) for line in r.stdout.splitlines()) <= 80, r.stdout
+        assert "5,000,000" in r.stdout and "6,000,000" in r.stdout  # influenced; A1's pipeline
+        assert "A1 " in r.stdout and "U1 " in r.stdout

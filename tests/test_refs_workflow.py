@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from cta_data import (
     write_users,
 )
-from refs_data import OPP, flow_book, user
+from refs_data import OPP, flow_book, opportunity, user, write_opportunities
 
 from cstool import timeline
 from cstool.errors import InputError, NotFoundError, UsageError
@@ -284,7 +284,6 @@ def test_follow_up_reminds_the_ae_once_a_week(flow_ws: Workspace) -> None:
                 templates(flow_ws),
                 flow_ws.outbox,
                 as_of=day,
-                now=later(40),
             )
 
     first = run(date(2026, 11, 24))
@@ -400,3 +399,136 @@ def test_occurred_checks_the_contact_and_the_date(flow_ws: Workspace) -> None:
         pytest.raises(InputError, match=f"{contacted} is with H2, not H3"),
     ):
         wf.connect(store, contacted, "H3", now=NOW)
+
+
+# -- fixes found in trial use ------------------------------------------------------------------
+
+
+def follow(ws: Workspace, day: date) -> wf.FollowUps:
+    """`refs follow-up --as-of day`."""
+    with ws.open_store() as store:
+        return wf.follow_up(store, ws.resolved, templates(ws), ws.outbox, as_of=day)
+
+
+def text_of(message: email.message.EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr,no-any-return]
+
+
+def test_follow_up_as_of_takes_each_request_at_its_step_on_that_day(flow_ws: Workspace) -> None:
+    """--as-of D: a request not opened by D gets no reminder; one contacted by D gets the
+    reminder to connect, though it was connected later; a request confirmed (step 6) gets
+    none."""
+    rid = new_request(flow_ws).request_id  # opened 2026-11-23
+    do(flow_ws, "propose", rid, later(1))
+    do(flow_ws, "contact", rid, later(2))  # contacted on 2026-11-23
+    do(flow_ws, "connect", rid, later(24 * 8))  # connected on 2026-12-01
+    confirmed = advance_to(flow_ws, 6, "H2", "U21")  # every step on 2026-11-23
+
+    before = follow(flow_ws, date(2026, 11, 22))
+    assert (before.due, before.written, before.skipped) == (0, [], [])
+    contacted = follow(flow_ws, date(2026, 11, 24))
+    assert contacted.due == 1
+    assert [w.key for w in contacted.written] == [f"{rid}.follow-up.2026-W48"]
+    body = text_of(messages(flow_ws, rid)[f"{rid}.follow-up.2026-W48"])
+    assert "Waiting: for you to connect the customer with the prospect" in body
+    connected = follow(flow_ws, date(2026, 12, 1))
+    assert [w.key for w in connected.written] == [f"{rid}.follow-up.2026-W49"]
+    body = text_of(messages(flow_ws, rid)[f"{rid}.follow-up.2026-W49"])
+    assert "Waiting: for the reference call to take place" in body
+    assert not (
+        flow_ws.outbox / "refs" / confirmed / "new" / f"{confirmed}.follow-up.2026-W48"
+    ).exists()
+
+
+def test_emails_are_dated_from_stored_times_and_reruns_are_unchanged(flow_ws: Workspace) -> None:
+    """The alerts and the ask draft carry the request's stored time, the ask the contact's,
+    a follow-up midnight of its --as-of day in the request's time zone; running the follow-up
+    again writes nothing and reports the message unchanged."""
+    from email.utils import format_datetime
+
+    rid = advance_to(flow_ws, 4)
+    with flow_ws.open_store() as store:
+        at = {s["step"]: datetime.fromisoformat(s["at"]) for s in refs_db.steps(store.db, [rid])}
+    found = messages(flow_ws, rid)
+    assert found[f"{rid}.alert.1"]["Date"] == format_datetime(at[1]) == format_datetime(NOW)
+    assert found[f"{rid}.ask-draft"]["Date"] == format_datetime(at[1])
+    assert found[f"{rid}.ask"]["Date"] == format_datetime(at[3]) == format_datetime(later(2))
+
+    first = follow(flow_ws, date(2026, 11, 25))
+    (written,) = first.written
+    assert not written.unchanged and first.changed == [written]
+    assert messages(flow_ws, rid)[written.key]["Date"] == "Wed, 25 Nov 2026 00:00:00 +0000"
+    data, mtime = written.path.read_bytes(), written.path.stat().st_mtime_ns
+    again = follow(flow_ws, date(2026, 11, 25))
+    assert [w.unchanged for w in again.written] == [True] and again.changed == []
+    assert written.path.read_bytes() == data and written.path.stat().st_mtime_ns == mtime
+
+
+def test_a_follow_up_is_dated_in_the_time_zone_the_request_was_recorded_in(
+    flow_ws: Workspace,
+) -> None:
+    """A request recorded at +01:00 gets its follow-up dated midnight +01:00."""
+    cet = timezone(timedelta(hours=1))
+    rid = new_request(flow_ws, now=NOW.astimezone(cet)).request_id
+    for n, command in enumerate(COMMANDS[:3], start=1):
+        do(flow_ws, command, rid, later(n).astimezone(cet))
+    (written,) = follow(flow_ws, date(2026, 11, 30)).written
+    assert messages(flow_ws, rid)[written.key]["Date"] == "Mon, 30 Nov 2026 00:00:00 +0100"
+
+
+@pytest.mark.parametrize(
+    ("stage", "won"), [("Closed Won", "true"), ("Closed Lost", "false"), ("closed lost", "")]
+)
+def test_a_closed_opportunity_is_refused(
+    flow_ws: Workspace, stage: str, won: str, db_snapshot: Callable[[Path], str]
+) -> None:
+    """A request for a deal already won or lost is bad input naming it and its stage, with a
+    hint; nothing is written."""
+    write_opportunities(flow_ws, [opportunity("OPP-9", stage=stage, is_won=won)])
+    before = db_snapshot(flow_ws.db_path)
+    with pytest.raises(InputError) as e:
+        new_request(flow_ws, opportunity_id="OPP-9")
+    assert e.value.message == (
+        f"OPP-9 is already closed (stage {stage}): a reference can no longer help it"
+    )
+    assert e.value.hint is not None and "open opportunity" in e.value.hint
+    assert db_snapshot(flow_ws.db_path) == before
+    assert not (flow_ws.outbox / "refs").exists()
+
+
+def test_opportunity_ids_match_in_any_case(flow_ws: Workspace) -> None:
+    """`--opportunity opp-1` opens a request for OPP-1, as request ids match in any case."""
+    rid = new_request(flow_ws, opportunity_id="opp-1").request_id
+    with flow_ws.open_store() as store:
+        assert refs_db.get(store.db, rid)["opportunity_id"] == OPP  # type: ignore[index]
+
+
+def test_an_ae_without_an_email_is_warned_about_at_request_time(flow_ws: Workspace) -> None:
+    """--ae with a name not under refs.account_executives: a note says the follow-up cannot
+    reach them; the listed owner gives no such note."""
+    done = new_request(flow_ws, ae="Sam Unlisted")
+    assert (
+        "no email for Sam Unlisted under refs.account_executives: `cstool refs follow-up` "
+        "cannot remind them"
+    ) in done.notes
+    assert not any("account_executives" in n for n in new_request(flow_ws).notes)
+
+
+def test_follow_up_that_skips_a_request_is_a_partial_failure(flow_ws: Workspace) -> None:
+    """The reminders that can be written are; check() raises PartialFailure (exit 4) naming
+    the request skipped and why."""
+    from cstool.errors import PartialFailure
+
+    ok = advance_to(flow_ws, 4)
+    other = new_request(flow_ws, ae="Sam Unlisted").request_id
+    for n, command in enumerate(COMMANDS[:2], start=1):
+        do(flow_ws, command, other, later(n), account="H2")
+    done = follow(flow_ws, date(2026, 11, 24))
+    assert [w.key for w in done.written] == [f"{ok}.follow-up.2026-W48"] and done.due == 2
+    with pytest.raises(PartialFailure) as e:
+        done.check()
+    assert e.value.exit_code == 4
+    assert e.value.message == (
+        f"1 of 2 follow-up email(s) not written: {other}: no email for Sam Unlisted under "
+        "refs.account_executives"
+    )

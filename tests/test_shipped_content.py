@@ -85,7 +85,7 @@ AT_RULE = re.compile(r"^(onboarding_date|renewal_date|activated_at) [+-] \d+ day
 REFERENCE_TEMPLATES = {
     "ref-request-alert": "internal",
     "ref-ask": "ask",
-    "ref-follow-up": "internal",
+    "ref-follow-up": "follow-up",
 }
 LAYOUT_HTML = "_layouts/base.html.j2"
 LAYOUT_TXT = "_layouts/base.txt.j2"
@@ -456,6 +456,8 @@ def context(kind: str, *, sparse: bool) -> dict[str, Any]:
         }
     if kind == "ask":
         return base | {"user": user, "request": request}
+    if kind == "follow-up":  # the request also says where it stands
+        request |= {"step": 3, "step_name": "contacted", "waiting_for": "you to connect them"}
     # Internal reference emails go to colleagues: no account, user or adoption.
     return {"company": COMPANY, "request": request}
 

@@ -192,6 +192,20 @@ def test_tiers_csv(book_ws: Workspace, cli: Callable[..., Result]) -> None:
     ]
 
 
+def test_tiers_csv_amounts_are_whole_numbers(
+    book_ws: Workspace, cli: Callable[..., Result]
+) -> None:
+    """ARR prints as 300000, not 300000.0, in both listings, as the reference report's do."""
+    rows = list(csv.DictReader(io.StringIO(
+        cli("--workspace", str(book_ws.root), "tiers", "--format", "csv").stdout
+    )))  # fmt: skip
+    assert [r["arr"] for r in rows] == ["300000", "50000", "5000", "30000"]
+    book = cli("--workspace", str(book_ws.root), "tiers", "--by", "csm", "--format", "csv")
+    assert [r["arr"] for r in csv.DictReader(io.StringIO(book.stdout))] == [
+        "30000", "300000", "50000", "5000",
+    ]  # fmt: skip
+
+
 def test_tiers_table_filters_and_bad_tier(book_ws: Workspace, cli: Callable[..., Result]) -> None:
     """The table shows the accounts, the book and the rules; filters match in any case."""
     result = cli("--workspace", str(book_ws.root), "tiers", "--csm", "priya RAMAN", "--tier", "LOW")

@@ -142,6 +142,8 @@ def _show_found(found: FindResult, fmt: Format, explain: bool) -> None:
         warn(f"no adoption snapshot on or before {found.as_of}: run `cstool score` first")
     for note in found.notes:
         message(note)
+    for w in found.warnings:
+        warn(w)
 
 
 @app.command("find")
@@ -392,7 +394,9 @@ def status(format: FormatOpt = Format.table) -> None:
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
         rows = core.status(store, ws.resolved, now=_now())
-    render(rows, core.STATUS_COLUMNS, format, table=STATUS_TABLE, title="Open reference requests")
+    if rows or format is not Format.table:
+        title = "Open reference requests"
+        render(rows, core.STATUS_COLUMNS, format, table=STATUS_TABLE, title=title)
     if not rows:
         message("No open reference requests")
 
@@ -403,26 +407,27 @@ def follow_up(
         date | None, date_option("--as-of", "The week's date, YYYY-MM-DD (default: today).")
     ] = None,
 ) -> None:
-    """Write the weekly reminder to account executives about unconfirmed references.
+    """Write the weekly reminder to account executives about requests waiting on them.
 
     Example: cstool refs follow-up --as-of 2026-12-07
     """
     from cstool.refs import workflow as core
 
-    now = _now()
     ws = workspace()
-    with errors_to_exit(), ws.open_store() as store:
-        done = core.follow_up(
-            store, ws.resolved, _templates(ws), ws.outbox, as_of=as_of or now.date(), now=now
-        )
-    for w in done.written:
-        sys.stdout.write(f"{ws.relative(w.path)}\n")
-    message(
-        f"Wrote {len(done.written)} follow-up email(s) for the week of {done.as_of}"
-        + (f"; skipped {len(done.skipped)}" if done.skipped else "")
-    )
-    for s in done.skipped:
-        warn(s)
+    with errors_to_exit():
+        with ws.open_store() as store:
+            done = core.follow_up(
+                store, ws.resolved, _templates(ws), ws.outbox, as_of=as_of or date.today()
+            )
+        for w in done.changed:
+            sys.stdout.write(f"{ws.relative(w.path)}\n")
+        what = f"follow-up email(s) for the week of {done.as_of}"
+        same = f"{len(done.unchanged)} unchanged (the outbox already has them)"
+        if done.changed or not done.unchanged:
+            message(f"Wrote {len(done.changed)} {what}" + (f"; {same}" if done.unchanged else ""))
+        else:
+            message(f"{what.capitalize()}: {same}")
+        done.check()
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -440,6 +445,98 @@ def _report_cell(column: str, value: Any, row: dict[str, Any]) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return escape(str(value))
+
+
+# The report's tables at any width: ids and numbers stay whole, names give way, and the
+# columns with a priority are dropped (lowest first) when even that does not fit.
+GROUP_KEYS = {
+    "quarter": Column("quarter", kind="id"),
+    "segment": Column("segment", min_width=10),
+    "csm": Column("csm", min_width=12),
+}
+COUNT_TABLE = (
+    Column("references", "refs", "number"),
+    Column("milestones", kind="number", priority=3),
+    Column("accounts", kind="number", priority=2),
+    Column("contacts", kind="number", priority=1),
+    Column("opportunities", "opps", "number", priority=4),
+    Column("influenced_amount", "influenced", "number"),
+    Column("won_amount", "won", "number"),
+)
+# The sections after the grouped table: title, the report's attribute, the table's columns.
+REPORT_SECTIONS: tuple[tuple[str, str, tuple[Column, ...]], ...] = (
+    (
+        "Customers who gave the most",
+        "top_customers",
+        (
+            Column("account_id", "account", "id"),
+            Column("name", min_width=12),
+            Column("segment", min_width=10, priority=1),
+            Column("csm", min_width=12, priority=2),
+            Column("references", "refs", "number"),
+            Column("pipeline", kind="number"),
+        ),
+    ),
+    (
+        "Contacts who gave the most",
+        "top_contacts",
+        (
+            Column("user_id", "contact", "id"),
+            Column("name", min_width=12),
+            Column("account_id", "account", "id", priority=1),
+            Column("references", "refs", "number"),
+            Column("pipeline", kind="number"),
+        ),
+    ),
+    (
+        "Opportunities influenced",
+        "influence",
+        (
+            Column("opportunities", "opps", "number"),
+            Column("amount", kind="number"),
+            Column("open", kind="number"),
+            Column("open_amount", "open amount", "number"),
+            Column("won", kind="number"),
+            Column("won_amount", "won amount", "number"),
+        ),
+    ),
+    (
+        "Closed deals with and without references",
+        "deals",
+        (
+            Column("references", "refs", "id"),
+            Column("deals", kind="number"),
+            Column("won", kind="number"),
+            Column("win_rate", "win rate", "number"),
+            Column("mean_cycle_days", "mean days", "number", priority=1),
+            Column("median_cycle_days", "median days", "number"),
+        ),
+    ),
+    (
+        "References per CSM",
+        "per_csm",
+        (
+            Column("csm", min_width=12),
+            Column("references", "refs", "number"),
+            Column("milestones", kind="number"),
+            Column("accounts", kind="number", priority=2),
+            Column("contacts", kind="number", priority=1),
+        ),
+    ),
+    (
+        "Time to fulfil a request (hours to candidates proposed)",
+        "fulfil",
+        (
+            Column("requests", kind="number"),
+            Column("proposed", kind="number"),
+            Column("waiting", kind="number"),
+            Column("median_hours", "median h", "number"),
+            Column("p90_hours", "p90 h", "number"),
+            Column("within_target", "in target", "number"),
+            Column("target_hours", "target h", "number", priority=1),
+        ),
+    ),
+)
 
 
 @app.command("report")
@@ -461,33 +558,20 @@ def report(
 
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
-        r = core.report(store, ws.resolved.config, by.value, start, end)
+        r = core.report(store, ws.resolved.config, by.value, start, end, as_of=date.today())
     if format is Format.json:
         sys.stdout.write(json.dumps(r.as_dict(), indent=2, ensure_ascii=False) + "\n")
         return
-    render(r.groups, r.group_columns(), format, cell=_report_cell, title=_span(r, "References"))
+    grouped = (*(GROUP_KEYS[k] for k in core.GROUP_COLUMNS[r.by]), *COUNT_TABLE)
+    title = _span(r, "References")
+    render(r.groups, r.group_columns(), format, table=grouped, cell=_report_cell, title=title)
     if format is Format.csv:
         return
-    sections: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
-        ("Customers who gave the most", r.top_customers, core.TOP_CUSTOMER_COLUMNS),
-        ("Contacts who gave the most", r.top_contacts, core.TOP_CONTACT_COLUMNS),
-        ("Opportunities influenced", [r.influence], core.INFLUENCE_COLUMNS),
-        ("Closed deals with and without references", r.deals, core.DEAL_COLUMNS),
-        (
-            "References per CSM",
-            r.per_csm,
-            ("csm", "references", "milestones", "accounts", "contacts"),
-        ),
-        (
-            "Time to fulfil a request (hours to candidates proposed)",
-            [r.fulfil],
-            core.FULFIL_COLUMNS,
-        ),
-    ]
-    for title, rows, columns in sections:
-        render(
-            rows, columns, format, cell=_report_cell, title=title, nowrap=("account_id", "user_id")
-        )
+    for title, key, table in REPORT_SECTIONS:
+        section = getattr(r, key)
+        rows = section if isinstance(section, list) else [section]
+        columns = [c.key for c in table]
+        render(rows, columns, format, table=table, cell=_report_cell, title=title)
 
 
 def _span(r: Any, what: str) -> str:

@@ -37,3 +37,10 @@ def at_level(contact_level: str | None, contact_role: str | None, level: str | N
     if level.casefold() == "admin":
         return (contact_role or "").strip().casefold() == "admin"
     return (contact_level or "").strip().casefold() == level.casefold()
+
+
+def closed_stage(stage: str | None, is_won: object) -> bool:
+    """Whether an opportunity is closed: won (``is_won``, or the stage "Closed Won"), or a
+    stage starting "Closed" (Closed Lost), in any case. The report reads deals the same way."""
+    text = (stage or "").strip().casefold()
+    return bool(is_won) or text.startswith("closed")

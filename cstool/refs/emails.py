@@ -10,21 +10,26 @@ Each request has its own Maildir, ``outbox/refs/REQ-0001/`` (``new/`` holds the 
 * ``REQ-0001.ask``: the CSM's ask to the contact of the account chosen at ``refs contact``;
 * ``REQ-0001.follow-up.YYYY-Www``: the weekly reminder (``ref-follow-up``) to the account
   executive, one per ISO week, so running the follow-up twice in a week rewrites the same one.
+  Its ``request`` also has ``step`` and ``step_name`` (where the request stands) and
+  ``waiting_for`` (what the reminder waits for, "the reference call to take place").
 
 File names come from the request id, which cstool makes, never from data. A message is
-byte-identical when rendered again from the same inputs (its Message-ID comes from its key and
-its Date from the time the step was recorded).
+byte-identical when rendered again from the same inputs: its Message-ID comes from its key, and
+its Date from what is stored, never the clock: the time its step was recorded (the alert and
+the ask draft: the request; the ask: the contact), and for a follow-up the ``--as-of`` day at
+midnight, in the time zone the request was recorded in. A message that would be written with
+the bytes already in the outbox is left alone and reported unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cstool.mail import Mailbox, MaildirOutbox, build_message, message_id
+from cstool.mail import Mailbox, MaildirOutbox, build_message, check_key, message_id
 
 if TYPE_CHECKING:
     from cstool.config import Config
@@ -54,6 +59,7 @@ class Written:
     to: str
     subject: str
     path: Path
+    unchanged: bool = False  # the outbox already held these bytes: nothing was written
 
 
 def folder(outbox: Path, request_id: str) -> Path:
@@ -99,13 +105,25 @@ def week_of(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-class Composer:
-    """Renders and builds the reference emails of one workspace at one time."""
+def stamp_date(at: str) -> datetime:
+    """The Date of a message for the step recorded at ``at`` (its stored ISO timestamp)."""
+    return datetime.fromisoformat(at)
 
-    def __init__(self, templates: EmailTemplates, config: Config, now: datetime) -> None:
+
+def day_date(day: date, recorded_at: str) -> datetime:
+    """The Date of a message for ``day`` (a follow-up's ``--as-of``): midnight that day, in the
+    time zone of ``recorded_at``, the request's stored timestamp."""
+    return datetime.combine(day, time(), tzinfo=datetime.fromisoformat(recorded_at).tzinfo)
+
+
+class Composer:
+    """Renders and builds the reference emails of one workspace, dated ``date`` (a stored
+    step time, or a follow-up's day: see :func:`stamp_date` and :func:`day_date`)."""
+
+    def __init__(self, templates: EmailTemplates, config: Config, date: datetime) -> None:
         self.templates = templates
         self.config = config
-        self.now = now
+        self.date = date
         self.domain = config.sender.email.rpartition("@")[2].lower() or "localhost"
 
     def company(self) -> dict[str, Any]:
@@ -128,7 +146,7 @@ class Composer:
             to=to,
             subject=rendered.subject,
             message_id=message_id(key, self.domain),
-            date=self.now,
+            date=self.date,
             text=rendered.text,
             html=rendered.html or "",
             headers=[("X-Cstool-Reference", key.split(".", 1)[0])],
@@ -213,9 +231,21 @@ class Composer:
 
 
 def write(outbox: Path, request_id: str, messages: Iterable[Built]) -> list[Written]:
-    """Write ``messages`` into the request's Maildir (each replaces an older copy)."""
+    """Write ``messages`` into the request's Maildir (each replaces an older copy); a message
+    whose bytes ``new/`` already holds is not written again, and comes back ``unchanged``."""
     messages = list(messages)
     if not messages:
         return []
     box = MaildirOutbox(folder(outbox, request_id))
-    return [Written(m.key, m.to, m.subject, box.write(m.key, m.data)) for m in messages]
+    out = []
+    for m in messages:
+        path = box.path / "new" / check_key(m.key)
+        try:
+            same = path.read_bytes() == m.data
+        except OSError:  # missing, or unreadable: writing says why if it cannot
+            same = False
+        if same:
+            out.append(Written(m.key, m.to, m.subject, path, unchanged=True))
+        else:
+            out.append(Written(m.key, m.to, m.subject, box.write(m.key, m.data)))
+    return out

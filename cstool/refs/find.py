@@ -5,7 +5,9 @@ Three stages, each reported:
 1. **Filters** (``--industry``, ``--segment``, ``--region``, ``--employees``, ``--feature``)
    keep the active accounts that fit the prospect, matching text in any case. ``--similar``
    adds the industry's neighbours from ``refs.similar_industries``. When fewer accounts than
-   ``--limit`` come out, the result names the filter that removed the most accounts alone.
+   ``--limit`` come out, the result names the filter (or the rule) that removed the most
+   accounts, and how many accounts ``--similar`` would add; a neighbour industry that no
+   active account has is warned about.
 2. **Eligibility rules** (``refs.rules``), in the order of :data:`RULES`; the first rule an
    account fails excludes it, and ``--explain`` lists each excluded account with that rule.
 3. **Ranking** by the weighted mean of five parts, each from 0 to 1 (``refs.weights``):
@@ -390,6 +392,8 @@ class FindResult:
     removed: dict[str, int] = field(default_factory=dict)  # filter -> accounts it alone removes
     notes: list[str] = field(default_factory=list)
     industries_seen: list[str] = field(default_factory=list)  # of the active accounts
+    warnings: list[str] = field(default_factory=list)  # the configuration looks wrong
+    similar_adds: int | None = None  # accounts --similar would add to those the filters keep
 
     def by_rule(self) -> dict[str, int]:
         """Excluded accounts per rule, in rule order."""
@@ -637,8 +641,63 @@ def find(
         result.industries_seen = sorted(
             {str(a["industry"]).strip() for a in accounts if a.get("industry")}, key=str.casefold
         )
+        if not criteria.similar:
+            result.similar_adds = _similar_adds(
+                store, criteria, cfg, accounts, filters[1:], feature_days
+            )
         result.notes = _shortfall(result, cfg)
+    if criteria.similar or len(result.candidates) < limit:
+        result.warnings = _unknown_neighbours(criteria, cfg, accounts)
     return result
+
+
+def _similar_adds(
+    store: Store,
+    criteria: Criteria,
+    cfg: RefsConfig,
+    accounts: Sequence[Mapping[str, Any]],
+    others: Sequence[tuple[str, Callable[[Mapping[str, Any]], bool]]],
+    feature_days: tuple[int, int] | None,
+) -> int | None:
+    """How many active accounts ``--similar`` would add to those the filters keep: in a
+    neighbour industry and through the other filters (before the rules). None without
+    neighbours."""
+    from cstool.store import refs as refs_db
+
+    wide = industries_for(replace(criteria, similar=True), cfg)
+    neighbours = {i.strip().casefold() for i in wide}
+    neighbours.discard(criteria.industry.strip().casefold())
+    if not neighbours:
+        return None
+    added = [
+        a["account_id"]
+        for a in accounts
+        if str(a.get("industry") or "").strip().casefold() in neighbours
+        and all(test(a) for _, test in others)
+    ]
+    if criteria.feature is not None and feature_days is not None and added:
+        added = list(refs_db.accounts_using(store.db, criteria.feature, *feature_days, added))
+    return len(added)
+
+
+def _unknown_neighbours(
+    criteria: Criteria, cfg: RefsConfig, accounts: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """A warning for each industry ``refs.similar_industries`` lists for the industry asked
+    for that no active account has: most likely a typo in cstool.yaml."""
+    seen = {str(a.get("industry") or "").strip().casefold() for a in accounts}
+    wanted = criteria.industry.strip().casefold()
+    out = []
+    for key, neighbours in cfg.similar_industries.items():
+        if key.strip().casefold() != wanted:
+            continue
+        for n in neighbours:
+            if n.strip().casefold() not in seen:
+                out.append(
+                    f"refs.similar_industries in cstool.yaml lists {n!r} under {key!r}, and no "
+                    "active account has that industry (check the spelling)"
+                )
+    return out
 
 
 def _check_feature(store: Store, feature: str) -> None:
@@ -720,8 +779,18 @@ def _shortfall(result: FindResult, cfg: RefsConfig) -> list[str]:
     notes = []
     found = len(result.candidates)
     head = f"Only {found} of {result.limit} wanted" if found else "No account fits"
-    if result.removed:
-        label, n = max(result.removed.items(), key=lambda kv: kv[1])
+    # The filters count what each alone removes from the active accounts; the rules what each
+    # excluded of the accounts the filters kept. The biggest of either is named.
+    rules = {f"the {k} rule": v for k, v in result.by_rule().items()}
+    biggest = max([*result.removed.items(), *rules.items()], key=lambda kv: kv[1], default=None)
+    if biggest is not None and biggest[0] in rules:
+        label, n = biggest
+        notes.append(
+            f"{head}: {label} removed the most ({n:,} of the {result.matched:,} accounts the"
+            " filters kept)"
+        )
+    elif biggest is not None:
+        label, n = biggest
         notes.append(
             f"{head}: {label} removed the most ({n:,} of {result.active:,} active accounts)"
         )
@@ -735,4 +804,10 @@ def _shortfall(result: FindResult, cfg: RefsConfig) -> list[str]:
     neighbours = industries_for(replace(c, similar=True), cfg)[1:]
     if not c.similar and neighbours:
         notes.append(f"--similar also searches {', '.join(neighbours)}")
+        if result.similar_adds is not None:
+            n = result.similar_adds
+            notes.append(
+                f"--similar would add {n:,} active account{'s' if n != 1 else ''} that pass the"
+                " filters (the rules still apply)"
+            )
     return notes

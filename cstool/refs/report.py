@@ -5,8 +5,11 @@ The references are the references export's rows and the workflow's requests
 
 * A reference is **completed** when it took place: an export row whose outcome is one of
   ``refs.outcomes.completed`` (or empty), or a request at step 5 (occurred) or later, dated
-  the day it took place. A **milestone** is a "Customer Reference" milestone on the account's
-  timeline: a request recorded with the workflow (step 7).
+  the day it took place. A row dated after the report's day (``as_of``, the CLI's today, or
+  ``--to`` when earlier) is scheduled, not completed, whatever its outcome says: fatigue
+  counts it as in progress (:func:`cstool.refs.find.fatigue_counts`), the report not yet.
+  A **milestone** is a "Customer Reference" milestone on the account's timeline: a request
+  recorded with the workflow (step 7).
 * An opportunity is **influenced** when a completed reference for it is dated on or before its
   close date (any, when it has none). Its amount counts once, however many references it had.
   Open pipeline is influenced opportunities not closed; closed-won those won.
@@ -55,6 +58,7 @@ COUNT_COLUMNS = (
 TOP_CUSTOMER_COLUMNS = ("account_id", "name", "segment", "csm", "references", "pipeline")
 TOP_CONTACT_COLUMNS = ("user_id", "name", "account_id", "references", "pipeline")
 INFLUENCE_COLUMNS = ("opportunities", "amount", "open", "open_amount", "won", "won_amount")
+PER_CSM_COLUMNS = ("csm", "references", "milestones", "accounts", "contacts")
 DEAL_COLUMNS = ("references", "deals", "won", "win_rate", "mean_cycle_days", "median_cycle_days")
 FULFIL_COLUMNS = (
     "requests",
@@ -113,8 +117,9 @@ def _is(values: Any, words: Sequence[str]) -> Any:
     return values.fillna("").astype(str).str.strip().str.casefold().isin(wanted)
 
 
-def references_frame(store: Store, config: Config) -> pd.DataFrame:
-    """Every reference (export and workflow) with its account's groups and completion.
+def references_frame(store: Store, config: Config, as_of: date | None = None) -> pd.DataFrame:
+    """Every reference (export and workflow) with its account's groups and completion
+    (none dated after ``as_of`` is completed: it is scheduled).
 
     Columns: reference_id, account_id, user_id, opportunity_id, date (datetime64), source,
     step, outcome, completed, milestone, name, segment, csm, quarter.
@@ -133,6 +138,8 @@ def references_frame(store: Store, config: Config) -> pd.DataFrame:
     frame["completed"] = (export & (empty | _is(frame["outcome"], outcomes.completed))) | (
         ~export & (step >= 5)
     )
+    if as_of is not None:
+        frame["completed"] &= pd.to_datetime(frame["date"]) <= pd.Timestamp(as_of)
     frame["milestone"] = ~export & (step >= 7)
     accounts = pd.DataFrame(
         refs_db.account_groups(store.db, config.metrics.segment_field),
@@ -182,8 +189,10 @@ def _window(values: pd.Series, start: date | None, end: date | None) -> pd.Serie
     return keep
 
 
-def _money(amounts: pd.Series) -> float:
-    return float(round(float(amounts.sum()), 2))
+def _money(amounts: pd.Series) -> int | float:
+    from cstool.csvfile import amount
+
+    return amount(float(amounts.sum())) or 0
 
 
 def report(
@@ -192,12 +201,16 @@ def report(
     by: str = "quarter",
     start: date | None = None,
     end: date | None = None,
+    *,
+    as_of: date | None = None,
 ) -> RefsReport:
-    """Every section of the reference report over ``start``..``end`` (default: all time)."""
+    """Every section of the reference report over ``start``..``end`` (default: all time),
+    on the day ``as_of`` (default: no day, every row as its outcome says): a reference dated
+    after it is scheduled, not completed."""
     check_grouping(by)
     if start is not None and end is not None and start > end:
         raise InputError(f"--from {start} is after --to {end}", hint="swap the dates")
-    refs = references_frame(store, config)
+    refs = references_frame(store, config, as_of)
     opps = opportunities_frame(store)
     amount = opps.set_index("opportunity_id")["amount"]
     won = opps.set_index("opportunity_id")["won"]
@@ -234,8 +247,7 @@ def report(
     )
     result.groups = _none_last(counts(done, GROUP_COLUMNS[by]), GROUP_COLUMNS[by])
     result.per_csm = [
-        {k: r[k] for k in ("csm", "references", "milestones", "accounts", "contacts")}
-        for r in _none_last(counts(done, ("csm",)), ("csm",))
+        {k: r[k] for k in PER_CSM_COLUMNS} for r in _none_last(counts(done, ("csm",)), ("csm",))
     ]
     result.top_customers = _top(
         done, "account_id", amount, extra=("name", "segment", "csm"), columns=TOP_CUSTOMER_COLUMNS

@@ -301,7 +301,8 @@ def request(
     InputError. Nothing is written then.
     """
     from cstool.busdays import Calendar
-    from cstool.refs.emails import Composer, folder, request_context
+    from cstool.refs import closed_stage
+    from cstool.refs.emails import Composer, folder, request_context, stamp_date
     from cstool.refs.find import find
     from cstool.store import ctas as ctas_db
     from cstool.store import refs as refs_db
@@ -321,6 +322,13 @@ def request(
             hint="give the day the reference is needed by, today or later",
         )
     opp = _opportunity(store, new.opportunity_id.strip())
+    if closed_stage(opp.get("stage"), opp.get("is_won")):
+        raise InputError(
+            f"{opp['opportunity_id']} is already closed (stage {opp.get('stage') or 'won'}):"
+            " a reference can no longer help it",
+            hint="request references for an open opportunity; if this deal reopened, load the"
+            " latest opportunities export (`cstool load opportunities FILE`)",
+        )
     industry = _clean(new.industry, "--industry") or opp.get("prospect_industry")
     if not industry:
         raise InputError(
@@ -340,11 +348,15 @@ def request(
     request_id = f"REQ-{refs_db.next_number(store.db):04d}"
     req = {"request_id": request_id, **fields}
     context = request_context(req, opp)
-    composer = Composer(templates, config, now)
+    at = _stamp(now)
+    composer = Composer(templates, config, stamp_date(at))
     built = composer.alerts(context)
     notes = []
     if not built:
         notes.append("refs.notify in cstool.yaml lists nobody: no alert was written")
+    unreachable = ae_problem(resolved, fields["ae"])
+    if unreachable:
+        notes.append(f"{unreachable}: `cstool refs follow-up` cannot remind them")
     best = find(store, resolved, criteria_of(req, opp), as_of=today, limit=1)
     if best.candidates:
         top = best.candidates[0]
@@ -372,7 +384,6 @@ def request(
         )
         for s in STEPS[1:]
     ]
-    at = _stamp(now)
     owner = customer_marketing(resolved)
     with store.transaction():
         cta = ctas_db.insert(
@@ -567,7 +578,7 @@ def contact(
 ) -> StepDone:
     """The CSM contacts the customer (step 3): the ask to ``user_id`` (default: the account's
     best contact) is rendered into the outbox. The account must be a proposed candidate."""
-    from cstool.refs.emails import Composer, folder
+    from cstool.refs.emails import Composer, folder, stamp_date
     from cstool.store import refs as refs_db
 
     req = _request(store, request_id)
@@ -591,7 +602,7 @@ def contact(
     opp = refs_db.opportunity(store.db, req["opportunity_id"])
     today = now.date()
     user_id = user_id or best_contact(store, aid, req["level"])
-    composer = Composer(templates, resolved.config, now)
+    composer = Composer(templates, resolved.config, stamp_date(_stamp(now)))
     built = _ask(
         store,
         resolved,
@@ -784,16 +795,72 @@ def status(store: Store, resolved: ResolvedConfig, *, now: datetime) -> list[dic
 
 @dataclass
 class FollowUps:
-    """What ``refs follow-up`` wrote, and which requests it could not remind about."""
+    """What ``refs follow-up`` wrote, left unchanged, and could not remind about."""
 
     as_of: date
+    due: int = 0  # requests waiting on their account executive on the day
     written: list[Written] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # why, one line per request
 
+    @property
+    def changed(self) -> list[Written]:
+        """The messages written (new, or with new bytes)."""
+        return [w for w in self.written if not w.unchanged]
 
-# The steps at which the account executive owes a confirmation: the customer is connected
-# with the prospect, and the reference has or has not taken place yet.
-AWAITING_CONFIRMATION = (4, 5)
+    @property
+    def unchanged(self) -> list[Written]:
+        """The messages the outbox already held byte for byte."""
+        return [w for w in self.written if w.unchanged]
+
+    def check(self) -> None:
+        """Raise PartialFailure (exit 4) when a request due a reminder got none, saying which
+        and why; the reminders that could be written are written."""
+        from cstool.errors import PartialFailure
+
+        if not self.skipped:
+            return
+        raise PartialFailure(
+            f"{len(self.skipped)} of {self.due} follow-up email(s) not written: "
+            + "; ".join(self.skipped),
+            result=self,
+            hint="list each account executive with their email under refs.account_executives "
+            "in cstool.yaml, then run the follow-up again",
+        )
+
+
+AE = "the account executive"
+# A request waits on its account executive when the AE owns its next step: connecting the
+# customer with the prospect (at step 3), the reference taking place (at 4) and confirming
+# it (at 5). Before that customer marketing or the CSM owns it; at 6 customer marketing records.
+AWAITING_AE = tuple(s.number - 1 for s in STEPS[1:] if s.who == AE)
+WAITING_FOR = {
+    3: "you to connect the customer with the prospect",
+    4: "the reference call to take place",
+    5: "your confirmation that the reference took place",
+}
+
+
+def ae_problem(resolved: ResolvedConfig, ae: str | None) -> str | None:
+    """Why the weekly follow-up cannot reach the account executive ``ae``, or None."""
+    name = (ae or "").strip()
+    if not name:
+        return "no account executive (pass --ae NAME, or set the opportunity's owner)"
+    known = {p.name.strip().casefold() for p in resolved.config.refs.account_executives}
+    if name.casefold() not in known:
+        return f"no email for {name} under refs.account_executives"
+    return None
+
+
+def steps_on(store: Store, day: date) -> dict[str, int]:
+    """The step each request had reached by the end of ``day``, by the stored date of each
+    step; requests opened after ``day`` are left out."""
+    from cstool.store import refs as refs_db
+
+    reached: dict[str, int] = {}
+    for s in refs_db.steps(store.db):
+        if s["date"] <= day.isoformat():
+            reached[s["request_id"]] = max(reached.get(s["request_id"], 0), int(s["step"]))
+    return reached
 
 
 def follow_up(
@@ -803,37 +870,42 @@ def follow_up(
     outbox: Path,
     *,
     as_of: date,
-    now: datetime,
 ) -> FollowUps:
-    """The weekly reminder to account executives about the references they connected and
-    have not confirmed (steps 4 and 5), one email per request and ISO week, into the outbox.
+    """The weekly reminder to account executives about the requests waiting on them on
+    ``as_of`` and not confirmed: those at step 3 (contacted: the AE connects next), 4
+    (connected: the reference takes place next) or 5 (occurred: the AE confirms next) by the
+    end of that day, as their timestamped steps say. One email per request and ISO week.
 
     The AE's address comes from ``refs.account_executives``; a request whose AE is not listed
-    there is skipped with a note. Writes no database row: running it twice in a week rewrites
-    the same messages.
+    there gets no email, and :meth:`FollowUps.check` then raises PartialFailure. Writes no
+    database row: a message already in the outbox with the same bytes is left unchanged.
     """
     from cstool.mail import Mailbox
-    from cstool.refs.emails import Composer, request_context, write
+    from cstool.refs.emails import Composer, day_date, request_context, write
     from cstool.store import refs as refs_db
 
     config = resolved.config
-    composer = Composer(templates, config, now)
-    aes = {p.name.casefold(): p for p in config.refs.account_executives}
+    aes = {p.name.strip().casefold(): p for p in config.refs.account_executives}
+    reached = steps_on(store, as_of)
     result = FollowUps(as_of)
-    for req in refs_db.requests(store.db, open_only=True):
-        if int(req["step"]) not in AWAITING_CONFIRMATION:
+    for req in refs_db.requests(store.db):
+        at = reached.get(req["request_id"])
+        if at is None or at not in AWAITING_AE:
             continue
-        ae = (req.get("ae") or "").strip()
-        person = aes.get(ae.casefold())
-        if person is None:
-            result.skipped.append(
-                f"{req['request_id']}: "
-                + (f"no email for {ae} under refs.account_executives" if ae else "no AE")
-            )
+        result.due += 1
+        problem = ae_problem(resolved, req.get("ae"))
+        if problem is not None:
+            result.skipped.append(f"{req['request_id']}: {problem}")
             continue
+        person = aes[str(req["ae"]).strip().casefold()]
         opp = refs_db.opportunity(store.db, req["opportunity_id"])
-        built = composer.follow_up(
-            request_context(req, opp), Mailbox(person.name, person.email), as_of
-        )
+        context = {
+            **request_context(req, opp),
+            "step": at,
+            "step_name": step(at).name,
+            "waiting_for": WAITING_FOR[at],
+        }
+        composer = Composer(templates, config, day_date(as_of, req["requested_at"]))
+        built = composer.follow_up(context, Mailbox(person.name, person.email), as_of)
         result.written += write(outbox, req["request_id"], [built])
     return result

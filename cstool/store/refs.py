@@ -278,11 +278,13 @@ CONTACT_COLUMNS = (
 
 
 def opportunity(db: sqlite3.Connection, opportunity_id: str) -> dict[str, Any] | None:
-    """One row of the opportunities export, or None."""
+    """One row of the opportunities export, or None. The id matches in any case (``opp-1``),
+    as request ids do; an exact match comes first."""
     row = db.execute(
         f"SELECT {', '.join(q(c) for c in OPPORTUNITY_COLUMNS)} FROM opportunities"
-        " WHERE opportunity_id = ?",
-        (opportunity_id,),
+        " WHERE upper(opportunity_id) = upper(?) ORDER BY opportunity_id = ? DESC,"
+        " opportunity_id LIMIT 1",
+        (opportunity_id, opportunity_id),
     ).fetchone()
     return dict(zip(OPPORTUNITY_COLUMNS, row, strict=True)) if row else None
 

@@ -221,3 +221,75 @@ def test_find_in_a_real_process(flow: Workspace) -> None:
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[1].startswith("1,H1,Hale Clinics,Healthcare,SMB,")
     assert "Only 1 of 1" not in p.stderr
+
+
+def _open_request(cli: Cli, ws: Workspace, *extra: str) -> Result:
+    needed = (TODAY + timedelta(days=10)).isoformat()
+    return run(cli, ws, "refs", "request", "--opportunity", "OPP-1", "--level", "VP",
+               "--topics", "Rollout", "--needed-by", needed, *extra)  # fmt: skip
+
+
+def test_follow_up_run_again_reports_unchanged(cli: Cli, flow: Workspace) -> None:
+    """The same --as-of gives the same bytes: the second run writes nothing, lists no file and
+    says the email is unchanged."""
+    assert _open_request(cli, flow).exit_code == 0
+    for step in (("propose", "REQ-0001"), ("contact", "REQ-0001", "H1")):
+        assert run(cli, flow, "refs", *step).exit_code == 0
+    first = run(cli, flow, "refs", "follow-up", "--as-of", TODAY.isoformat())
+    assert first.exit_code == 0, first.stderr
+    (path,) = [flow.root / line for line in first.stdout.splitlines()]
+    data = path.read_bytes()
+    again = run(cli, flow, "refs", "follow-up", "--as-of", TODAY.isoformat())
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == ""
+    assert "1 unchanged (the outbox already has them)" in again.stderr
+    assert "Wrote" not in again.stderr
+    assert path.read_bytes() == data
+
+
+def test_an_unknown_ae_is_warned_about_and_follow_up_exits_4(cli: Cli, flow: Workspace) -> None:
+    """--ae without an email: request warns (exit 0); the follow-up writes what it can and
+    exits 4 naming the request and why, with a hint."""
+    r = _open_request(cli, flow, "--ae", "Sam Unlisted")
+    assert r.exit_code == 0, r.stderr
+    said = " ".join(r.stderr.split())
+    assert "Warning: no email for Sam Unlisted under refs.account_executives" in said
+    for step in (("propose", "REQ-0001"), ("contact", "REQ-0001", "H1")):
+        assert run(cli, flow, "refs", *step).exit_code == 0
+    f = run(cli, flow, "refs", "follow-up", "--as-of", TODAY.isoformat())
+    assert f.exit_code == 4
+    said = " ".join(f.stderr.split())
+    assert (
+        "Partly done: 1 of 1 follow-up email(s) not written: REQ-0001: no email for Sam "
+        "Unlisted under refs.account_executives"
+    ) in said
+    assert "hint: list each account executive with their email under" in said
+    assert "Traceback" not in f.stderr
+
+
+def test_a_closed_opportunity_is_refused_on_the_command_line(
+    cli: Cli, flow: Workspace, db_snapshot: Callable[[Path], str]
+) -> None:
+    """Exit 1 naming the opportunity and its stage, with a hint; nothing written."""
+    from refs_data import opportunity, write_opportunities
+
+    write_opportunities(flow, [opportunity("OPP-7", stage="Closed Won", is_won="true")])
+    before = db_snapshot(flow.db_path)
+    needed = (TODAY + timedelta(days=10)).isoformat()
+    r = run(cli, flow, "refs", "request", "--opportunity", "opp-7", "--level", "VP",
+            "--topics", "x", "--needed-by", needed)  # fmt: skip
+    assert r.exit_code == 1
+    said = " ".join(r.stderr.split())
+    assert "Error: OPP-7 is already closed (stage Closed Won)" in said
+    assert "hint: request references for an open opportunity" in said
+    assert db_snapshot(flow.db_path) == before
+
+
+def test_status_without_open_requests_prints_no_table(cli: Cli, flow: Workspace) -> None:
+    """No open requests: stdout is empty (no header-only table), stderr says so."""
+    r = run(cli, flow, "refs", "status")
+    assert r.exit_code == 0
+    assert r.stdout == ""
+    assert r.stderr.strip() == "No open reference requests"
+    csv_out = run(cli, flow, "refs", "status", "--format", "csv").stdout
+    assert csv_out.startswith("request_id,opportunity_id,") and len(csv_out.splitlines()) == 1
