@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 MEASURES = ("deployment", "depth", "breadth")
 HISTORY_WEEKS = 26
 INTERNAL_TIMELINE = 10
+# What the external snapshot says of a reference the customer gave: nothing of the prospect,
+# the opportunity or the contact.
+REFERENCE_GIVEN = "Customer reference given"
 MEASURE_HELP = {
     "deployment": "licensed seats activated",
     "depth": "activated users active in the last {depth} days",
@@ -110,8 +113,13 @@ def _history(store: Store, account_id: str, as_of: date) -> dict[str, list[Point
     return {m: [Point(p.as_of, p.value, p.band) for p in points] for m, points in weekly.items()}
 
 
-def _milestones(a360: Account360, store: Store) -> list[Milestone]:
-    """Onboarding and the milestone entries of the timeline, oldest first."""
+def _milestones(a360: Account360, store: Store, *, internal: bool) -> list[Milestone]:
+    """Onboarding and the milestone entries of the timeline, oldest first.
+
+    A reference the customer gave names the prospect, the opportunity and the contact: the
+    external snapshot shows only that one was given (:data:`REFERENCE_GIVEN`, dated), the
+    internal one the timeline's full text.
+    """
     from cstool import timeline
 
     out = []
@@ -121,7 +129,10 @@ def _milestones(a360: Account360, store: Store) -> list[Milestone]:
     entries = timeline.merge(
         store, timeline.Query(a360.account_id, None, a360.as_of), ["milestone"]
     )
-    out += [Milestone(e.date, e.text) for e in reversed(entries)]
+    out += [
+        Milestone(e.date, e.text if internal or e.source != "references" else REFERENCE_GIVEN)
+        for e in reversed(entries)
+    ]
     return sorted(out, key=lambda m: m.date)
 
 
@@ -186,7 +197,7 @@ def account_report(
         active_window=d.depth_window if d else None,
         features=[(f.feature, f.users, f.used) for f in d.features] if d else [],
         features_window=d.breadth_window if d else None,
-        milestones=_milestones(a, store),
+        milestones=_milestones(a, store, internal=internal),
         internal=inside,
     )
 
