@@ -4,9 +4,12 @@ Sections (the keys of :meth:`Account360.as_dict`, stable for scripts):
 
 * ``account``: the profile from the accounts export, with ``days_to_renewal``;
 * ``adoption``: the three measures with their bands and an 8-week trend from the snapshots;
-* ``users``: licenses, activated users and active users in the depth window;
+* ``users``: licenses (the purchased count, an integer), activated users and active users in
+  the depth window;
 * ``features``: enabled features used and unused in the breadth window, users per feature;
-* ``timeline``: the latest entries of the merged timeline (:mod:`cstool.timeline`);
+* ``timeline``: the latest entries of the merged timeline (:mod:`cstool.timeline`), their
+  ``total`` up to the date, and ``newer``: how many are dated after it (a note added today
+  to a 360 read as of the latest usage day);
 * ``nps``: the latest response and the number of responses;
 * ``references``: the references the account gave (the references export and the reference
   workflow, :mod:`cstool.refs.given`), with those in progress;
@@ -89,6 +92,9 @@ class Account360:
     emails: list[dict[str, Any]] = field(default_factory=list)  # the latest journey emails
     emails_total: int = 0
     ctas: list[dict[str, Any]] = field(default_factory=list)  # open CTAs, soonest due first
+    timeline_newer: int = 0  # entries dated after as_of
+    # Such as a date after the latest usage; JSON lists them with the notes.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -116,7 +122,7 @@ class Account360:
                 },
             },
             "users": {
-                "licenses": a.licenses if a else self.account.get("licenses_purchased"),
+                "licenses": self.account.get("licenses_purchased"),
                 "activated": a.activated if a else None,
                 "active": a.active if a else None,
                 "active_window": [d.isoformat() for d in a.depth_window] if a else None,
@@ -131,13 +137,14 @@ class Account360:
             "timeline": {
                 "entries": [e.as_dict() for e in self.timeline],
                 "total": self.timeline_total,
+                "newer": self.timeline_newer,
             },
             "nps": self.nps,
             "references": self.references.as_dict(),
             "contacts": [asdict(c) for c in self.contacts],
             "emails": {"entries": self.emails, "total": self.emails_total},
             "ctas": self.ctas,
-            "notes": self.notes,
+            "notes": self.notes + self.warnings,
         }
 
 
@@ -222,13 +229,14 @@ def account_360(
     span = adoption.data_span(store)  # loaded usage and rollups
     d = as_of or (span[1] if span else today)
     notes: list[str] = []
+    warnings: list[str] = []
     detail = None
     if not row["active"]:
         notes.append("the account is inactive (retired by a replace load): no adoption measures")
     elif span is None:
         notes.append("no usage is loaded: no adoption measures")
     else:
-        adoption.usage_date(store, d, config=config)  # refuses a far date
+        adoption.usage_date(store, d, warnings=warnings, config=config)  # refuses a far date
         detail = adoption.account_adoption(store, config, account_id, d)
         if detail is not None and not detail.banded:
             notes.append("no thresholds are stored yet: `cstool score` calibrates and bands")
@@ -237,7 +245,8 @@ def account_360(
     for m in MEASURES:
         mv = next((x for x in detail.measures if x.measure == m), None) if detail else None
         measures.append(Measure360(m, mv.value if mv else None, mv.band if mv else None, points[m]))
-    entries = timeline.merge(store, timeline.Query(account_id, None, d))
+    every = timeline.merge(store, timeline.Query(account_id))
+    entries = [e for e in every if e.date <= d]
     refs = given.for_360(store, account_id, d)
     from cstool.journeys.stats import emails_of
 
@@ -261,6 +270,8 @@ def account_360(
         emails=emails[:EMAIL_ENTRIES],
         emails_total=len(emails),
         ctas=open_ctas(store, account_id, d),
+        timeline_newer=len(every) - len(entries),
+        warnings=warnings,
     )
 
 

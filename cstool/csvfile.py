@@ -482,30 +482,54 @@ def record_lines(
     return out
 
 
-def write_csv_atomic(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
-    """Write a CSV file via a temporary file and a rename, so readers never see half a file."""
+def new_file_mode(path: Path) -> int:
+    """The permissions a plain ``open(path, "w")`` would leave: an existing file keeps its own,
+    a new one gets ``0o666`` less the umask (a temporary file from ``mkstemp`` is ``0o600``)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, binary: bool = False) -> Iterator[Any]:
+    """Open a temporary file beside ``path`` for writing; on success it takes the mode
+    :func:`new_file_mode` gives and is renamed over ``path``, so readers never see half a
+    file. The one atomic writer: CSV and text below, the reports' files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            _write_rows(f, header, rows)
+        os.fchmod(fd, new_file_mode(path))
+        if binary:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_csv_atomic(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write a CSV file via a temporary file and a rename, so readers never see half a file."""
+    with atomic_file(path) as f:
+        _write_rows(f, header, rows)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a text file via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        f.write(text)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a binary file via a temporary file and a rename."""
+    with atomic_file(path, binary=True) as f:
+        f.write(data)
 
 
 def amount(value: float | None) -> int | float | None:

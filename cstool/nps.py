@@ -7,7 +7,9 @@ without responses has no NPS (None), never 0.
 The response rate is the share of the group's active users (events > 0 in the period) who
 answered in the period. The change is the group's NPS minus its NPS over the previous period
 of the same length, None when either period has no responses. With ``by="quarter"``, each row
-is a calendar quarter (clipped to the period) and its change is against the quarter before.
+is a calendar quarter clipped to the period, and its change is against the row above it as
+shown (so a quarter after a clipped first row is compared with that clipped part); the first
+row's against the quarter before, or when clipped, against as many days just before it.
 
 Roles come from the users export (a response's ``user_id``), segments and CSMs from the
 accounts export, so the score of executive sponsors and of administrators can be compared;
@@ -21,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cstool.errors import InputError, UsageError
+from cstool.errors import InputError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -282,13 +284,18 @@ def summarise(
     rows: list[NpsRow] = []
     if by == "quarter":
         q = quarter_period(period.start)
+        # Every row is compared with the row above it, as shown; the first with the quarter
+        # before, or when clipped to the period's start, with as many days just before it.
+        first = q.clip(period)
+        assert first is not None
+        before_q = quarter_period(q.start - timedelta(days=1)) if first == q else first.previous()
+        then = count(within(before_q), _no_users(), None).get(ALL, Counts())
         while q.start <= period.end:
             clipped = q.clip(period)
             assert clipped is not None
-            before_q = quarter_period(q.start - timedelta(days=1))
             now = count(within(clipped), users(clipped), None).get(ALL, Counts())
-            then = count(within(before_q), _no_users(), None).get(ALL, Counts())
             rows.append(_row(quarter_of(q.start), now, then))
+            then = now
             q = quarter_period(q.end + timedelta(days=1))
         return NpsReport(by, period, previous, total, rows)
     now_g = count(within(period), users(period), by)
@@ -386,6 +393,13 @@ def comments(
 
     if start and end and start > end:
         raise InputError(f"--from {start} is after --to {end}", hint="swap the dates")
+    if account_id is not None:
+        from cstool.store import accounts as accounts_db
+
+        if accounts_db.account(store.db, account_id) is None:
+            raise NotFoundError(
+                f"no account {account_id!r}", hint="see `cstool score` for the account ids"
+            )
     rows = nps_store.comments(
         store.db, start, end, account_id, max_score=PASSIVE_MIN - 1 if detractors else None
     )

@@ -229,3 +229,25 @@ def test_arrow_is_handed_only_native_files(
     assert [c.to_pylist() for c in batches[0].columns] == [["1", "2"], ["Zoë", "x"]]
     assert batches[-1].bytes_done == path.stat().st_size
     assert len(sources) == 1 and isinstance(sources[0], pa.NativeFile)
+
+
+def test_atomic_writes_take_the_mode_a_plain_open_would(tmp_path: Path) -> None:
+    """New files get 0666 less the umask (not mkstemp's 0600); a replaced file keeps its mode."""
+    from cstool.csvfile import write_bytes_atomic, write_csv_atomic, write_text_atomic
+
+    old = os.umask(0o027)
+    try:
+        write_csv_atomic(tmp_path / "a.csv", ["x"], [[1]])
+        write_text_atomic(tmp_path / "b.txt", "b")
+        write_bytes_atomic(tmp_path / "c.bin", b"c")
+        (tmp_path / "kept.txt").write_text("old")
+        (tmp_path / "kept.txt").chmod(0o600)
+        write_text_atomic(tmp_path / "kept.txt", "new")
+    finally:
+        os.umask(old)
+    for name in ("a.csv", "b.txt", "c.bin"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+    assert (tmp_path / "a.csv").read_text() == "x\n1\n"
+    assert (tmp_path / "kept.txt").read_text() == "new"
+    assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.txt", "c.bin", "kept.txt"]

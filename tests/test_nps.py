@@ -135,6 +135,20 @@ def test_by_quarter_compares_with_the_quarter_before(company: Workspace) -> None
     ]
 
 
+def test_by_quarter_compares_with_the_rows_shown(company: Workspace) -> None:
+    """A first quarter clipped to the period's start is compared with as many days just
+    before it, and the next quarter with that clipped row, not with the whole quarter.
+
+    Q3 from 2026-09-12: R8 (3) and R9 (9), NPS 0; the 19 days before hold R7 (10), NPS 100.
+    Q4 has NPS 0 too: its change is 0 against the row shown (the whole Q3 would say -33.3).
+    """
+    r = report(company, "quarter", date(2026, 9, 12), date(2026, 12, 31))
+    assert rows(r) == [
+        ("2026-Q3", 2, 1, 0, 1, 0.0, 1 / 2, -100.0),
+        ("2026-Q4", 6, 2, 2, 2, 0.0, 4 / 7, 0.0),
+    ]
+
+
 def test_default_period_is_90_days_to_the_latest_response(company: Workspace) -> None:
     """Without dates the period ends on the latest response and spans 90 days."""
     with company.open_store() as store:

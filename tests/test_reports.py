@@ -2,7 +2,8 @@
 HTML opened in headless Chromium (see tests/chromium.py for how fetches are detected).
 
 The company is nps_data's, scored weekly, with activities for A1 Alder: a "Go-live"
-milestone and a CRM note; a secret note is added to A1's timeline.
+milestone and a CRM note; a secret note is added to A1's timeline, and A1 gave a reference
+recorded by the references workflow (naming the prospect, the opportunity and the contact).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import zipfile
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from adoption_data import write_csv
@@ -26,7 +28,11 @@ from cstool import adoption, reports, timeline
 from cstool.errors import NotFoundError, UsageError
 from cstool.reports import charts
 from cstool.store import ctas as ctas_db
+from cstool.store import refs as refs_db
 from cstool.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cstool.store import Store
 
 TODAY = date(2026, 12, 1)
 SECRETS = (
@@ -39,6 +45,11 @@ SECRETS = (
     "Dogwood",
     "RISK-CTA-SECRET",  # an open risk CTA
     "renewal-at-risk",
+    "Wavecrest",  # a recorded reference: the prospect's name,
+    "New Business",  # the opportunity's name and id,
+    "OPP-00003",
+    "Una One",  # the customer's contact who gave it,
+    "REF-0001",  # and the request's id
 )
 
 
@@ -62,8 +73,18 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
             ],
         ),
     )
+    load(
+        ws,
+        "opportunities",
+        write_csv(
+            folder / "opportunities.csv",
+            ["opportunity_id", "name", "prospect_industry", "stage", "owner"],
+            [("OPP-00003", "Wavecrest Industries – New Business", "Retail", "Proposal", "Ben")],
+        ),
+    )
     with ws.open_store(write=True) as store:
         adoption.backfill(store, ws.resolved.config)
+        _record_reference(store)
         timeline.add_note(
             store,
             "A1",
@@ -88,6 +109,30 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
                 due_on=date(2026, 11, 20),
             )
     return ws
+
+
+def _record_reference(store: Store) -> None:
+    """A1's contact U1 gave a reference for OPP-00003 on 2026-11-12, recorded (step 7)."""
+    fields = {"opportunity_id": "OPP-00003", "level": "Manager", "count": 1}
+    with store.transaction():
+        refs_db.insert_request(
+            store.db,
+            "REF-0001",
+            0,
+            {**fields, "needed_by": "2026-11-30"},
+            at="t1",
+            day="2026-11-02",
+        )
+        sets: dict[int, dict[str, str]] = {
+            2: {"account_id": "A1"},
+            4: {"user_id": "U1"},
+            5: {"occurred_on": "2026-11-12"},
+        }
+        for step in range(1, 7):
+            day = f"2026-11-{2 + step:02d}"
+            assert refs_db.advance(
+                store.db, "REF-0001", from_step=step, at=f"t{step}", day=day, **sets.get(step, {})
+            )
 
 
 def write(ws: Workspace, out: Path, account: str = "A1", internal: bool = False) -> bytes:
@@ -117,7 +162,10 @@ def test_snapshot_model_known_answers(company: Workspace) -> None:
         r = account_report(store, company.resolved.config, "A1", today=TODAY)
     assert (r.licenses, r.activated, r.active) == (3, 3, 1)
     assert r.features == [("reports", 1, True), ("dashboards", 0, False)]
-    assert [(str(m.date), m.text) for m in r.milestones] == [("2026-10-06", "Go-live")]
+    assert [(str(m.date), m.text) for m in r.milestones] == [
+        ("2026-10-06", "Go-live"),
+        ("2026-11-12", "Customer reference given"),
+    ]
     assert [str(p.day) for p in r.history["depth"]][-2:] == ["2026-11-13", "2026-11-20"]
     assert r.internal is None and r.csm == "Ann"
 
@@ -132,6 +180,7 @@ def test_external_snapshot_leaks_nothing_internal(company: Workspace, tmp_path: 
         assert secret not in deck, secret
     assert "Alder" in html and "Alder" in deck
     assert "Go-live" in html and "Go-live" in deck
+    assert "Customer reference given" in html and "Customer reference given" in deck
     assert "internal" not in html.lower().split("</style>")[1]
 
 
@@ -143,6 +192,8 @@ def test_internal_snapshot_shows_notes_and_nps(company: Workspace, tmp_path: Pat
     assert "Internal: not for the customer" in html
     deck = pptx_text(write(company, tmp_path / "a1.pptx", internal=True))
     assert "SECRET-NOTE-4711" in deck
+    reference = "Customer Reference: Una One for Wavecrest Industries – New Business (OPP-00003)"
+    assert reference in html and reference in deck
 
 
 def test_html_fetches_nothing_by_construction(company: Workspace, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from cstool.console import (
     pct,
     plain_cell,
     render,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def show(
         ShowFormat.table
     ),
 ) -> None:
-    """Show an account's 360: profile, adoption and its trend, users, features, NPS, contacts.
+    """Show an account's 360: adoption, users, NPS, references, contacts, emails, CTAs, timeline.
 
     Example: cstool account show ACC-00042 --as-of 2026-11-20
     """
@@ -60,6 +61,8 @@ def show(
     ws = workspace()
     with errors_to_exit(), ws.open_store() as store:
         a = account_360(store, ws.resolved.config, account, as_of=as_of, today=date.today())
+    for w in a.warnings:
+        warn(w)
     if format is ShowFormat.json:
         sys.stdout.write(json.dumps(a.as_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -214,8 +217,15 @@ def _page(a: Account360) -> None:
         for e in a.timeline:
             tl.add_row(str(e.date), e.type, escape(e.text))
         out.print(tl)
+    if a.timeline_newer:
+        out.print(f"[dim]{newer_entries(a.timeline_newer, a.as_of)}[/]")
     for note in a.notes:
         out.print(f"[dim]{escape(note)}[/]")
+
+
+def newer_entries(n: int, as_of: date) -> str:
+    """The hint that entries dated after ``as_of`` are not shown."""
+    return f"{n} newer timeline entr{'ies' if n != 1 else 'y'} after {as_of} (use --as-of)"
 
 
 def _emails(a: Account360) -> str:

@@ -10,7 +10,16 @@ import typer
 
 from cstool.commands import workspace
 from cstool.commands.params import date_option
-from cstool.console import NONE, Format, errors_to_exit, message, pct, plain_cell, render
+from cstool.console import (
+    NONE,
+    Column,
+    Format,
+    errors_to_exit,
+    message,
+    pct,
+    plain_cell,
+    render,
+)
 
 app = typer.Typer(
     help="Net Promoter Score by role, segment, CSM, tier or quarter, and the comments.\n\n"
@@ -38,6 +47,22 @@ HEADERS = {
     "nps": "NPS",
     "response_rate": "rate",
 }
+# Long group names are shortened with "…"; the counts and scores stay whole.
+TABLE = (
+    Column("group", kind="text"),
+    *(
+        Column(c, HEADERS.get(c), "number")
+        for c in ("responses", "promoters", "passives", "detractors", "nps", "response_rate")
+    ),
+    Column("change", kind="number"),
+)
+COMMENTS_TABLE = (
+    Column("date", kind="id"),
+    Column("account_name", "account", "text"),
+    Column("role", kind="text"),
+    Column("score", kind="number"),
+    Column("comment", kind="prose"),
+)
 
 
 def _points(v: float | None) -> str:
@@ -93,12 +118,15 @@ def nps(
         rows,
         core.NPS_COLUMNS,
         format,
+        table=TABLE,
         cell=_cell,
         title=f"NPS {report.period}"
         + (f" by {report.by}" if report.by else "")
-        + f"; change against {report.previous}",
-        headers=HEADERS,
-        nowrap=("responses", "promoters", "passives", "detractors", "nps", "response_rate"),
+        + (
+            f"; change against the quarter above, all against {report.previous}"
+            if report.by == "quarter"
+            else f"; change against {report.previous}"
+        ),
     )
     if report.total.responses == 0:
         message(f"No responses in {report.period}")
@@ -129,16 +157,12 @@ def comments(
             store, detractors=detractors, start=start, end=end, account_id=account
         )
     shown = found[:limit] if limit else found
-    columns: tuple[str, ...] = core.COMMENT_COLUMNS
-    if format is Format.table:
-        columns = ("date", "account_name", "role", "score", "comment")
     render(
         [c.as_dict() for c in shown],
-        columns,
+        core.COMMENT_COLUMNS,
         format,
+        table=COMMENTS_TABLE,
         title=f"NPS comments ({len(shown):,} of {len(found):,})",
-        headers={"account_name": "account"},
-        nowrap=("date", "score"),
     )
     if not found:
         message("No comments match" + (" (detractors only)" if detractors else ""))

@@ -45,8 +45,11 @@ def account(
         str | None, typer.Option(help="Write every active account of this CSM into --out.")
     ] = None,
     as_: Annotated[
-        BookFormat, typer.Option("--as", help="Format of each file of a --csm book.")
-    ] = BookFormat.html,
+        BookFormat | None,
+        typer.Option(
+            "--as", help="Format of each file of a --csm book (default: html).", show_default=False
+        ),
+    ] = None,
     as_of: Annotated[
         date | None,
         date_option("--as-of", "Date to report on, YYYY-MM-DD (default: latest usage day)."),
@@ -61,6 +64,10 @@ def account(
     """Write the success snapshot of an account for the customer (HTML or PPTX).
 
     Example: cstool report account ACC-00042 --out acme-snapshot.html
+
+    Example, a CSM's whole book (a folder, one file per account):
+
+    cstool report account --csm "Priya Raman" --out snapshots/ --as pptx
     """
     from cstool import reports
 
@@ -75,7 +82,7 @@ def account(
                     ws.resolved.config,
                     csm,
                     out,
-                    fmt=as_.value,
+                    fmt=(as_ or BookFormat.html).value,
                     as_of=as_of,
                     today=date.today(),
                     internal=internal,
@@ -90,11 +97,13 @@ def account(
                     as_of=as_of,
                     today=date.today(),
                     internal=internal,
+                    fmt=as_.value if as_ else None,
                 )
     if csm is not None:
         message(
-            f"Wrote {len(book.reports):,} {as_.value.upper()} snapshots of {csm}'s book to "
-            f"{out} (list in {book.manifest.name})" + (" (internal)" if internal else "")
+            f"Wrote {len(book.reports):,} {(as_ or BookFormat.html).value.upper()} snapshots "
+            f"of {csm}'s book to {out} (list in {book.manifest.name})"
+            + (" (internal)" if internal else "")
         )
     else:
         message(

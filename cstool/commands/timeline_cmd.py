@@ -91,7 +91,10 @@ def show(
 @app.command("add")
 def add(
     account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
-    type: Annotated[NoteType, typer.Option("--type", help="What happened.", show_default=False)],
+    type: Annotated[
+        NoteType,
+        typer.Option("--type", case_sensitive=False, help="What happened.", show_default=False),
+    ],
     subject: Annotated[
         str, typer.Option("--subject", help="One line: what it was about.", show_default=False)
     ],

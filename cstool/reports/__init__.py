@@ -12,9 +12,7 @@ place), named from the account id only when the id is a plain name.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,17 +75,12 @@ def file_name(account_id: str, fmt: str) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> int:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder (with the mode a
+    plain open would give, see :func:`cstool.csvfile.atomic_file`)."""
+    from cstool.csvfile import write_bytes_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cstool-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, data)
     except IsADirectoryError:
         raise InputError(f"{path} is a folder, not a file", hint="name a file to write") from None
     except OSError as e:
@@ -129,10 +122,20 @@ def write_account(
     as_of: date | None = None,
     today: date,
     internal: bool = False,
+    fmt: str | None = None,
 ) -> Written:
-    """Write the success snapshot of one account to ``out`` (``.html`` or ``.pptx``)."""
+    """Write the success snapshot of one account to ``out`` (``.html`` or ``.pptx``).
+
+    ``fmt`` (``--as``), when given, must agree with the file's extension.
+    """
+    named = format_of(out)
+    if fmt is not None and fmt != named:
+        raise UsageError(
+            f"--as {fmt} does not match the file name {out.name!r} ({named})",
+            hint=f"name the file .{fmt}, or leave out --as: the extension picks the format",
+        )
     data, name = render_account(
-        store, config, account_id, format_of(out), as_of=as_of, today=today, internal=internal
+        store, config, account_id, named, as_of=as_of, today=today, internal=internal
     )
     return Written(out, account_id, name, write_atomically(out, data))
 
@@ -160,6 +163,11 @@ def write_book(
         raise UsageError(f"unknown report format {fmt!r}", hint="use html or pptx")
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder} is a file, not a folder", hint="name a folder for the book")
+    if not folder.exists() and folder.suffix.lower() in (".html", ".htm", ".pptx"):
+        raise UsageError(
+            f"--out {folder} names a file, but --csm writes a folder of reports (DIR expected)",
+            hint=f"name a folder, e.g. --out {folder.with_suffix('')}",
+        )
     ids = accounts_db.account_ids(store.db, csm=csm)
     if not ids:
         known = ", ".join(accounts_db.csms(store.db)) or "none"

@@ -94,6 +94,8 @@ def account_html(r: AccountReport) -> str:
         "as_of": r.as_of.isoformat(),
         "as_of_long": _long(r.as_of),
         "csm": r.csm,
+        "csm_title": r.csm_title,
+        "csm_email": r.csm_email,
         "measures": measures,
         "has_history": bool(points),
         "history_chart": Markup(charts.adoption_over_time(r.history)) if points else "",
@@ -122,6 +124,8 @@ def account_html(r: AccountReport) -> str:
 
 
 def _internal_view(r: AccountReport) -> dict[str, Any]:
+    from cstool.reports.model import newer_entries
+
     i = r.internal
     assert i is not None
     nps = "no responses"
@@ -157,6 +161,7 @@ def _internal_view(r: AccountReport) -> dict[str, Any]:
             {"date": e.date.isoformat(), "type": e.type, "text": e.text, "detail": e.detail}
             for e in i.timeline
         ],
+        "timeline_newer": newer_entries(i.timeline_newer, r.as_of),
         "ctas": [
             {
                 "playbook": c["playbook"],

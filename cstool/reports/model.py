@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 MEASURES = ("deployment", "depth", "breadth")
 HISTORY_WEEKS = 26
 INTERNAL_TIMELINE = 10
+# What the external snapshot says of a reference the customer gave: nothing of the prospect,
+# the opportunity or the contact.
+REFERENCE_GIVEN = "Customer reference given"
 MEASURE_HELP = {
     "deployment": "licensed seats activated",
     "depth": "activated users active in the last {depth} days",
@@ -69,6 +72,7 @@ class Internal:
     days_to_renewal: int | None
     nps: dict[str, Any] | None
     timeline: list[Entry]
+    timeline_newer: int  # entries dated after the report's date, not shown
     contacts: list[dict[str, Any]]
     references: int
     ctas: list[dict[str, Any]]  # open CTAs: risk and every other work item
@@ -85,7 +89,7 @@ class AccountReport:
     csm: str | None
     measures: list[MeasureCard]
     history: dict[str, list[Point]]
-    licenses: float | None
+    licenses: int | None  # purchased
     activated: int | None
     active: int | None
     active_window: tuple[date, date] | None
@@ -93,10 +97,22 @@ class AccountReport:
     features_window: tuple[date, date] | None
     milestones: list[Milestone]
     internal: Internal | None
+    csm_title: str | None = None  # from ``csms:`` in cstool.yaml
+    csm_email: str | None = None
 
     @property
     def features_used(self) -> int:
         return sum(1 for _, _, used in self.features if used)
+
+
+def newer_entries(n: int, as_of: date) -> str:
+    """What the internal timeline leaves out: entries dated after the report's date."""
+    if not n:
+        return ""
+    return (
+        f"{n} newer timeline entr{'ies' if n != 1 else 'y'} after {as_of} "
+        "(report with --as-of to include them)"
+    )
 
 
 def _history(store: Store, account_id: str, as_of: date) -> dict[str, list[Point]]:
@@ -110,8 +126,13 @@ def _history(store: Store, account_id: str, as_of: date) -> dict[str, list[Point
     return {m: [Point(p.as_of, p.value, p.band) for p in points] for m, points in weekly.items()}
 
 
-def _milestones(a360: Account360, store: Store) -> list[Milestone]:
-    """Onboarding and the milestone entries of the timeline, oldest first."""
+def _milestones(a360: Account360, store: Store, *, internal: bool) -> list[Milestone]:
+    """Onboarding and the milestone entries of the timeline, oldest first.
+
+    A reference the customer gave names the prospect, the opportunity and the contact: the
+    external snapshot shows only that one was given (:data:`REFERENCE_GIVEN`, dated), the
+    internal one the timeline's full text.
+    """
     from cstool import timeline
 
     out = []
@@ -121,7 +142,10 @@ def _milestones(a360: Account360, store: Store) -> list[Milestone]:
     entries = timeline.merge(
         store, timeline.Query(a360.account_id, None, a360.as_of), ["milestone"]
     )
-    out += [Milestone(e.date, e.text) for e in reversed(entries)]
+    out += [
+        Milestone(e.date, e.text if internal or e.source != "references" else REFERENCE_GIVEN)
+        for e in reversed(entries)
+    ]
     return sorted(out, key=lambda m: m.date)
 
 
@@ -164,6 +188,7 @@ def account_report(
             days_to_renewal=p.get("days_to_renewal"),
             nps=a.nps,
             timeline=a.timeline,
+            timeline_newer=a.timeline_newer,
             contacts=[
                 {"name": c.name, "role": c.role, "level": c.level, "advocate": c.advocate}
                 for c in a.contacts
@@ -172,22 +197,26 @@ def account_report(
             references=len(a.references.given),
             ctas=a.ctas,
         )
+    csm = a.account.get("csm")
+    listed = config.csm(csm)
     return AccountReport(
         company=config.company,
         account_id=a.account_id,
         name=a.name,
         as_of=a.as_of,
-        csm=a.account.get("csm"),
+        csm=csm,
         measures=cards,
         history=_history(store, account_id, a.as_of),
-        licenses=d.licenses if d else a.account.get("licenses_purchased"),
+        licenses=a.account.get("licenses_purchased"),
         activated=d.activated if d else None,
         active=d.active if d else None,
         active_window=d.depth_window if d else None,
         features=[(f.feature, f.users, f.used) for f in d.features] if d else [],
         features_window=d.breadth_window if d else None,
-        milestones=_milestones(a, store),
+        milestones=_milestones(a, store, internal=internal),
         internal=inside,
+        csm_title=listed.title if listed else None,
+        csm_email=listed.email if listed else None,
     )
 
 
@@ -279,6 +308,19 @@ def _open_ctas(store: Store, as_of: date) -> list[PlaybookCtas]:
     return sorted(rows, key=lambda r: (-r.open, r.playbook))
 
 
+def _snapshot_hint(store: Store, config: Config, d: date, dates: list[date]) -> str:
+    """How to get a snapshot of ``d``: score that date when the loaded usage can, else pick
+    one of the snapshots there are."""
+    from cstool import adoption
+
+    stored = f"snapshots run from {min(dates)} to {max(dates)}"
+    try:
+        adoption.usage_date(store, d, config=config)
+    except InputError as e:
+        return f"{e.message}; the {stored}: pick one of their dates"
+    return f"run `cstool score --as-of {d}` (the {stored})"
+
+
 def adoption_dashboard(
     store: Store, resolved: ResolvedConfig, as_of: date | None = None, drops_per_csm: int = 5
 ) -> Dashboard:
@@ -296,7 +338,9 @@ def adoption_dashboard(
         )
     d = as_of or max(dates)
     if d not in dates:
-        raise InputError(f"there is no snapshot for {d}", hint=f"run `cstool score --as-of {d}`")
+        raise InputError(
+            f"there is no snapshot for {d}", hint=_snapshot_hint(store, config, d, dates)
+        )
     rows = scores_db.snapshot(store.db, d.isoformat())
     older = [x for x in dates if x <= d - timedelta(days=7)]
     then = max(older) if older else None

@@ -305,14 +305,21 @@ def _milestones_slide(prs: Any, r: AccountReport) -> None:
     lines = [(f"{m.date:%d %b %Y}   {m.text}", 16, False, INK) for m in r.milestones[-10:]]
     _text(slide, 0.6, 1.6, 7.8, 5.4, lines or [("No milestones recorded yet.", 16, False, MUTED)])
     contact = (
-        [("Your Customer Success Manager", 14, False, MUTED), (r.csm, 22, True, INK)]
+        [
+            ("Your Customer Success Manager", 14, False, MUTED),
+            (r.csm, 22, True, INK),
+            (f"{r.csm_title or 'Customer Success Manager'}, {r.company}", 14, False, INK),
+            *([(r.csm_email, 14, False, INK)] if r.csm_email else []),
+        ]
         if r.csm
         else [(f"Your {r.company} Customer Success team", 18, True, INK)]
     )
-    _text(slide, 8.8, 1.6, 4.0, 2.0, contact)
+    _text(slide, 8.8, 1.6, 4.0, 2.4, contact)
 
 
 def _internal_slide(prs: Any, r: AccountReport) -> None:
+    from cstool.reports.model import newer_entries
+
     i = r.internal
     assert i is not None
     slide = _slide(prs, "Internal: not for the customer")
@@ -329,5 +336,20 @@ def _internal_slide(prs: Any, r: AccountReport) -> None:
         *(f"  {c['playbook']} ({c['priority']}, due {c['due_on']})" for c in i.ctas[:6]),
     ]
     _text(slide, 0.6, 1.5, 5.6, 5.6, [(f, 14, False, INK) for f in facts])
+    contacts = [
+        (
+            f"{c['name']}{' (advocate)' if c['advocate'] else ''}: "
+            + ", ".join(x for x in (c["role"], c["level"]) if x),
+            12,
+            False,
+            INK,
+        )
+        for c in i.contacts
+    ] or [("None recorded.", 12, False, MUTED)]
+    _text(slide, 6.4, 1.5, 6.4, 5.6, [("Key contacts", 14, True, INK), *contacts])
+
+    slide = _slide(prs, "Internal: latest timeline")
     entries = [(f"{e.date}  {e.type}: {e.text}", 12, False, INK) for e in i.timeline]
-    _text(slide, 6.4, 1.5, 6.4, 5.6, [("Latest timeline", 14, True, INK), *entries])
+    if i.timeline_newer:
+        entries.append((newer_entries(i.timeline_newer, r.as_of), 12, False, MUTED))
+    _text(slide, 0.6, 1.5, 12.1, 5.6, entries or [("No entries.", 12, False, MUTED)])

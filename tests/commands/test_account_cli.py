@@ -209,3 +209,81 @@ def test_open_ctas_show_in_the_360(cli: Cli, company: Workspace) -> None:
     ]
     r = show(cli, company, "A1")
     assert "renewal-at-risk (high, due 2026-11-18): renewal-at-risk reason" in r.stdout
+
+
+def test_newer_timeline_entries_are_counted_not_hidden(cli: Cli, company: Workspace) -> None:
+    """A note dated after the latest usage day is not in the default 360, but counted and
+    said: JSON `timeline.newer`, a line under the table's timeline; --as-of shows it."""
+    r = cli(
+        "-w",
+        str(company.root),
+        "timeline",
+        "add",
+        "A1",
+        "--type",
+        "note",
+        "--subject",
+        "Today",
+        "--date",
+        "2026-12-01",
+    )
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(show(cli, company, "A1", "--format", "json").stdout)
+    assert d["as_of"] == "2026-11-20"
+    assert d["timeline"]["newer"] == 1 and d["timeline"]["total"] == 3
+    assert "Today" not in [e["text"] for e in d["timeline"]["entries"]]
+    r = show(cli, company, "A1")
+    assert "1 newer timeline entry after 2026-11-20 (use --as-of)" in r.stdout
+    d = json.loads(show(cli, company, "A1", "--as-of", "2026-12-01", "--format", "json").stdout)
+    assert d["timeline"]["newer"] == 0 and d["timeline"]["entries"][0]["text"] == "Today"
+
+
+def test_as_of_after_the_latest_usage_warns(cli: Cli, company: Workspace) -> None:
+    """--as-of past the last usage day says that activity since is not counted, as score does."""
+    r = show(cli, company, "A1", "--as-of", "2026-12-01")
+    assert r.exit_code == 0, r.stderr
+    warning = "--as-of 2026-12-01 is 11 days after the latest usage loaded (2026-11-20)"
+    assert "Warning:" in r.stderr and warning in r.stderr
+    d = json.loads(show(cli, company, "A1", "--as-of", "2026-12-01", "--format", "json").stdout)
+    assert any(warning in n for n in d["notes"])
+    assert show(cli, company, "A1").stderr == ""
+
+
+def test_licenses_are_an_integer_count_and_zero_is_zero(cli: Cli, company: Workspace) -> None:
+    """`users.licenses` is the purchased count as an integer: 3, and 0 (not null) for none."""
+    r = show(cli, company, "A1", "--format", "json")
+    assert '"licenses": 3,' in r.stdout
+    with company.open_store(write=True) as store, store.transaction():
+        store.db.execute("UPDATE accounts SET licenses_purchased = 0 WHERE account_id = 'A4'")
+    d = json.loads(show(cli, company, "A4", "--format", "json").stdout)
+    assert d["users"]["licenses"] == 0 and isinstance(d["users"]["licenses"], int)
+    assert "0 licenses ·" in show(cli, company, "A4").stdout
+
+
+def test_timeline_add_type_in_any_case(cli: Cli, company: Workspace) -> None:
+    """`timeline add --type Call` is accepted like `timeline --type Call`, stored as call."""
+    r = cli(
+        "-w",
+        str(company.root),
+        "timeline",
+        "add",
+        "A1",
+        "--type",
+        "Call",
+        "--subject",
+        "Hi",
+        "--date",
+        "2026-11-01",
+    )
+    assert r.exit_code == 0, r.stderr
+    r = cli("-w", str(company.root), "timeline", "A1", "--type", "CALL", "--format", "json")
+    assert [(e["type"], e["text"]) for e in json.loads(r.stdout)] == [("call", "Hi")]
+
+
+def test_show_help_names_every_section(cli: Cli) -> None:
+    """`account show --help` says the 360 holds CTAs, the timeline, references and emails."""
+    r = cli("account", "show", "--help", env={"COLUMNS": "200"})
+    assert r.exit_code == 0
+    summary = " ".join(r.stdout.split())
+    for word in ("CTAs", "timeline", "references", "emails"):
+        assert word in summary, word

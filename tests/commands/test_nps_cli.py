@@ -124,3 +124,60 @@ def test_comments_none_match_says_so(cli: Cli, company: Workspace) -> None:
     r = cli("-w", str(company.root), "nps", "comments", "--account", "A4")
     assert r.exit_code == 0
     assert "No comments match" in r.stderr
+
+
+def test_comments_of_an_unknown_account_is_exit_1(cli: Cli, company: Workspace) -> None:
+    """--account naming no account is exit 1 naming it, like `timeline` and `account show`."""
+    r = cli("-w", str(company.root), "nps", "comments", "--account", "ACC-99999")
+    assert r.exit_code == 1
+    assert "no account 'ACC-99999'" in r.stderr and "hint:" in r.stderr
+    assert "No comments match" not in r.stderr
+
+
+def test_quarter_title_says_what_change_compares(cli: Cli, company: Workspace) -> None:
+    """With --by quarter the title says each change is against the quarter above."""
+    r = cli(
+        "-w",
+        str(company.root),
+        "nps",
+        "--by",
+        "quarter",
+        "--from",
+        "2026-09-12",
+        "--to",
+        "2026-12-31",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "change against the quarter above, all against" in r.stdout
+
+
+def test_long_names_are_shortened_not_wrapped(cli: Cli, company: Workspace) -> None:
+    """At 80 columns a long CSM or account name ends in "…" on one line; numbers stay whole."""
+    long = "Maximilian Alexander Featherstonehaugh-Worthington of the Northern Region"
+    with company.open_store(write=True) as store, store.transaction():
+        store.db.execute(
+            "UPDATE accounts SET csm = ?, name = ? WHERE account_id = 'A3'", (long, long)
+        )
+    env = {"COLUMNS": "80"}
+    r = cli(
+        "-w",
+        str(company.root),
+        "nps",
+        "--by",
+        "csm",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-30",
+        env=env,
+    )
+    assert r.exit_code == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if "Maximilian" in line)
+    assert "…" in row and "-50.0" in row and "-150.0" in row
+    assert sum("Maximilian" in line or "Northern" in line for line in r.stdout.splitlines()) == 1
+    r = cli("-w", str(company.root), "nps", "comments", "--account", "A3", env=env)
+    assert r.exit_code == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if "Maximilian" in line]
+    assert len(rows) == 1 and "…" in rows[0] and "Export is broken" in rows[0]
+    assert not any("Northern" in line for line in r.stdout.splitlines())
+    assert all(len(line) <= 80 for line in r.stdout.splitlines())
