@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,7 +40,7 @@ LAST = ("config", "demo", "sample")
 
 
 class _Commands(MutableMapping[str, Any]):
-    """The root's commands by name, each built from its Typer definition when first used.
+    """A group's commands by name, each built from its Typer definition when first used.
 
     Building a command means reading every parameter of its function; doing it for all of
     them cost more than a command like ``account show`` does itself. The names and their
@@ -79,7 +80,8 @@ class _Commands(MutableMapping[str, Any]):
 
 def _builders(source: typer.Typer, root: typer.Typer) -> dict[str, Callable[[], Any]]:
     """How to build each command and group registered on ``source``, by name, in the order
-    Typer lists them (commands, then groups), with the root's help settings."""
+    Typer lists them (commands, then groups), with the root's help settings; a group's own
+    commands are built when needed too."""
     short, markup = root.pretty_exceptions_short, root.rich_markup_mode
 
     def command(info: CommandInfo) -> Callable[[], Any]:
@@ -88,12 +90,25 @@ def _builders(source: typer.Typer, root: typer.Typer) -> dict[str, Callable[[], 
         )
 
     def group(info: TyperInfo) -> Callable[[], Any]:
-        return lambda: typer.main.get_group_from_info(
-            info,
-            pretty_exceptions_short=short,
-            rich_markup_mode=markup,
-            suggest_commands=root.suggest_commands,
-        )
+        def build() -> Any:
+            # The group itself from an outline without its commands, which it then builds
+            # the same way: `refs find` builds find, not the other ten refs commands.
+            sub = info.typer_instance
+            assert sub is not None
+            outline = copy.copy(info)
+            outline.typer_instance = copy.copy(sub)
+            outline.typer_instance.registered_commands = []
+            outline.typer_instance.registered_groups = []
+            made = typer.main.get_group_from_info(
+                outline,
+                pretty_exceptions_short=short,
+                rich_markup_mode=markup,
+                suggest_commands=root.suggest_commands,
+            )
+            made.commands = _Commands(_builders(sub, root))
+            return made
+
+        return build
 
     found: dict[str, Callable[[], Any]] = {}
     for c in source.registered_commands:
