@@ -744,6 +744,11 @@ def _mark(sources: dict[str, str], key: str, value: Any, source: str) -> None:
         sources.update((k, source) for k, _ in _leaves(value, key + "."))
 
 
+def _may_override(env: Mapping[str, str]) -> bool:
+    tops = tuple(env_name(k) for k in Config.model_fields)
+    return any(v.startswith(tops) for v in env)
+
+
 def resolve(
     path: Path | None,
     env: Mapping[str, str] | None = None,
@@ -761,7 +766,11 @@ def resolve(
     sources = {k: name for k, _ in _leaves(data)}
     merged = file_config.model_dump(mode="python")
     overridden = False
-    for key, _ in _leaves(Config().model_dump(mode="python")):
+    # A setting's variable starts with its top-level key's (CSTOOL_SENDER_EMAIL): without any
+    # such variable there is nothing to override, and no need to build the defaults to list
+    # every key.
+    keys = _leaves(Config().model_dump(mode="python")) if _may_override(env) else iter(())
+    for key, _ in keys:
         var = env_name(key)
         if var in env:
             value = _env_value(key, env[var])

@@ -34,11 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from cstool.errors import InputError, NotFoundError, UsageError
 from cstool.refs import canonical_level
-from cstool.refs.emails import Built, Written
 
 if TYPE_CHECKING:
     from cstool.config import ResolvedConfig
-    from cstool.refs.emails import Composer
+    from cstool.refs.emails import Built, Composer, Written
     from cstool.refs.find import Candidate, Criteria
     from cstool.store import Store
     from cstool.templating import EmailTemplates
