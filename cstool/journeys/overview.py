@@ -253,6 +253,26 @@ def _check_template(
     return problems
 
 
+NO_POSTAL_ADDRESS = "sender.postal_address is not set: bulk email must show a postal address"
+
+
+def journey_problems(config: Config, templates: EmailTemplates, journey: Journey) -> list[Problem]:
+    """What stops a loaded journey from being sent: its templates (they exist, compile, have
+    an HTML part and render for a full and a sparse sample recipient) and, unless it is
+    transactional, the unsubscribe link and the postal footer in both parts of every one.
+
+    ``journey validate`` reports these, and ``journey send`` refuses a journey that has any.
+    """
+    from cstool.errors import Location
+
+    problems: list[Problem] = []
+    if not journey.transactional and not config.sender.postal_address:
+        problems.append(Problem(Location("cstool.yaml"), NO_POSTAL_ADDRESS))
+    for template in journey.templates():
+        problems += _check_template(templates, config, journey, template)
+    return problems
+
+
 def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
     """Check every journey (or one): its file, its templates, its unsubscribe link and footer.
 
@@ -295,15 +315,7 @@ def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
                 )
             )
         names.setdefault(journey.name, d.name)
-        if not journey.transactional and not config.sender.postal_address:
-            c.problems.append(
-                Problem(
-                    Location("cstool.yaml"),
-                    "sender.postal_address is not set: bulk email must show a postal address",
-                )
-            )
-        for template in c.templates:
-            c.problems += _check_template(templates, config, journey, template)
+        c.problems += journey_problems(config, templates, journey)
         checked.append(c)
     checked.sort(key=lambda c: c.file)
     return checked

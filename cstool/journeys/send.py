@@ -1,6 +1,8 @@
 """``journey send``: plan a journey's batch, render it, record it, write it, deliver it.
 
-The order of the work is what makes every message go out exactly once:
+The order of the work is what makes every message go out exactly once (3 and 4 are done
+first, reading only: then a journey that ``journey validate`` fails is refused, before 1 and 2
+or anything else is written):
 
 1. Rows the ledger left ``sending`` (a run killed during delivery) become ``unknown``: they
    may have arrived, so they are held for ``journey resolve``, never resent on their own.
@@ -448,19 +450,7 @@ def send(
         journey = find(definitions, name).model
         categories = {d.model.name: d.model.category for d in definitions}
         transactional = [d.model.name for d in definitions if d.model.transactional]
-        for template in journey.templates():
-            _require_html(templates, template)
-        result_unknown = 0
-        completed: list[int] = []
-        completed_written = 0
         open_before = sends_db.open_batches(store.db, journey.name)
-        if not dry_run:
-            result_unknown = _hold_interrupted(store, journey.name, stamp)
-            for batch in open_before:
-                completed_written += _complete(
-                    ws, store, journey, batch, templates, stamp, progress
-                )
-                completed.append(batch.batch_id)
         p = plan(
             store,
             ws.resolved,
@@ -472,6 +462,24 @@ def send(
             limit=limit,
             progress=progress,
         )
+        composer: Composer | None = None
+        if p.contexts is not None and (p.items or p.held):
+            # A template error names the real recipient here, before anything is written.
+            composer = Composer(journey, templates, p.contexts, datetime.fromisoformat(stamp))
+            _first_pass(composer, p.items, progress, keep=dry_run)
+            p.counts.invalid = sum(1 for i in p.items if i.reason)
+        _refuse_broken(ws, templates, journey)
+        result_unknown = 0
+        completed: list[int] = []
+        completed_written = 0
+        if not dry_run:
+            # The plan is the same before and after these: the ledger already holds their keys.
+            result_unknown = _hold_interrupted(store, journey.name, stamp)
+            for batch in open_before:
+                completed_written += _complete(
+                    ws, store, journey, batch, templates, stamp, progress
+                )
+                completed.append(batch.batch_id)
         result = SendResult(
             journey.name,
             as_of,
@@ -487,10 +495,7 @@ def send(
             now_unknown=result_unknown,
             open_batches=[b.batch_id for b in open_before] if dry_run else [],
         )
-        if p.contexts is not None and (p.items or p.held):
-            composer = Composer(journey, templates, p.contexts, datetime.fromisoformat(stamp))
-            _first_pass(composer, p.items, progress, keep=dry_run)
-            p.counts.invalid = sum(1 for i in p.items if i.reason)
+        if composer is not None:
             result.rows = _plan_rows(p, every=dry_run)
             if dry_run:
                 result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
@@ -511,12 +516,17 @@ def send(
     return result
 
 
-def _require_html(templates: EmailTemplates, name: str) -> None:
-    compiled = templates.get(name)
-    if not compiled.has_html:
+def _refuse_broken(ws: Workspace, templates: EmailTemplates, journey: Journey) -> None:
+    """Refuse a journey that ``journey validate`` fails (nothing has been written yet)."""
+    from cstool.journeys.overview import journey_problems
+
+    problems = journey_problems(ws.resolved.config, templates, journey)
+    if problems:
         raise InputError(
-            f"email_templates/{name}: a journey email needs body.html.j2",
-            hint="add the HTML part (extending _layouts/base.html.j2); the text part may stay",
+            f"journey {journey.name} cannot be sent: {len(problems)} problem(s)",
+            problems=problems,
+            hint=f"fix them (`cstool journey validate {journey.name}` checks again); "
+            "nothing was written",
         )
 
 
