@@ -433,10 +433,30 @@ EMAIL_COLUMNS = (
     "recipient",
     "subject",
     "status",
+    "outcome",
     "opened",
     "clicked",
+    "delivered",
+    "bounced",
+    "complained",
+    "unsubscribed",
     "message_id",
 )
+
+
+def outcome(status: str, e: Engagement | None) -> str:
+    """What became of a message: the strongest of its email events (complained, unsubscribed,
+    bounced, delivered), else its ledger status (written, sent, unknown...)."""
+    if e is not None:
+        for word, hit in (
+            ("complained", e.complained),
+            ("unsubscribed", e.unsubscribed),
+            ("bounced", e.bounced),
+            ("delivered", e.delivered),
+        ):
+            if hit:
+                return word
+    return status
 
 
 def account_emails(ws: Workspace, account_id: str) -> list[dict[str, Any]]:
@@ -469,8 +489,13 @@ def emails_of(store: Store, account_id: str, window: int) -> list[dict[str, Any]
                 "recipient": r["recipient"],
                 "subject": r["subject"],
                 "status": r["status"],
+                "outcome": outcome(str(r["status"]), e),
                 "opened": bool(e and e.opened),
                 "clicked": bool(e and e.clicked),
+                "delivered": bool(e and e.delivered),
+                "bounced": bool(e and e.bounced),
+                "complained": bool(e and e.complained),
+                "unsubscribed": bool(e and e.unsubscribed),
                 "message_id": r["message_id"],
             }
         )
