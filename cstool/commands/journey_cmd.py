@@ -224,6 +224,22 @@ def _report(ws: Any, r: SendResult, format: Format) -> None:
         message(f"Nothing new to send for {r.journey} on {r.as_of}: {counts}")
     if r.delivered is not None:
         _delivered(r.delivered)
+    _unknown(r.unknown)
+
+
+def _unknown(held: list[Any]) -> None:
+    """Warn of every message held with an unknown SMTP outcome, and how to decide on it."""
+    from cstool.journeys.send import resolve_commands
+
+    for u in held[:20]:
+        warn(
+            f"batch {u.batch_id}, {u.key} ({u.user_id}, {u.step}): SMTP outcome unknown"
+            + (f": {u.reason}" if u.reason else "")
+        )
+    if len(held) > 20:
+        warn(f"... and {len(held) - 20:,} more with an unknown outcome")
+    for command in resolve_commands(held):
+        warn(f"held until you decide: {command}")
 
 
 def _delivered(d: Delivered | None) -> None:
@@ -309,6 +325,7 @@ def stats(
         s = core.journey_stats(ws, name, by.value if by else None)
     columns = core.STAT_COLUMNS if format is not Format.table else TABLE_STATS
     render(s.rows, columns, format, title=f"{name}: email outcomes", cell=_cell, nowrap=columns)
+    _unknown(s.unknown)
     if format is not Format.table:
         return
     for c in s.comparisons:

@@ -153,6 +153,32 @@ class Delivered:
         )
 
 
+@dataclass(frozen=True)
+class Unknown:
+    """A message whose SMTP outcome is unknown, held until ``journey resolve`` decides."""
+
+    batch_id: int
+    key: str
+    user_id: str
+    step: str
+    reason: str | None
+
+
+def unknown_outcomes(store: Store, journey: str) -> list[Unknown]:
+    """The journey's messages held with an unknown outcome, by batch then ledger order."""
+    rows = sends_db.rows(store.db, journey=journey, statuses=(sends_db.UNKNOWN,))
+    held = [Unknown(r["batch_id"], r["key"], r["user_id"], r["step"], r["reason"]) for r in rows]
+    return sorted(held, key=lambda u: u.batch_id)
+
+
+def resolve_commands(held: Iterable[Unknown]) -> list[str]:
+    """The ``journey resolve`` command of each batch holding unknown outcomes."""
+    return [
+        f"cstool journey resolve {b} --resend (or --skip)"
+        for b in dict.fromkeys(u.batch_id for u in held)
+    ]
+
+
 @dataclass
 class SendResult:
     """What ``journey send`` did (or, in a dry run, would do)."""
@@ -174,6 +200,7 @@ class SendResult:
     now_unknown: int = 0  # rows of a killed delivery, held for resolve
     open_batches: list[int] = field(default_factory=list)  # dry run: batches a run would finish
     delivered: Delivered | None = None
+    unknown: list[Unknown] = field(default_factory=list)  # held for resolve, of any run
 
     @property
     def invalid(self) -> list[PlanRow]:
@@ -503,6 +530,7 @@ def send(
                 _record_and_write(ws, store, journey, composer, p, stamp, result, progress)
         if deliver:
             result.delivered = _deliver(ws, store, journey, env=env, now=now, progress=progress)
+        result.unknown = unknown_outcomes(store, journey.name)
     problems = (result.counts.invalid + result.now_unknown) if not dry_run else 0
     if result.delivered is not None:
         problems += result.delivered.problems
@@ -510,8 +538,12 @@ def send(
         raise PartialFailure(
             f"{problems:,} of the journey's messages were not sent: see the reasons above",
             result=result,
-            hint="fix the recipients' data and run again (invalid ones are planned again); "
-            "`cstool journey resolve BATCH` decides on unknown outcomes",
+            hint="fix the recipients' data and run again (invalid ones are planned again)"
+            + (
+                "; decide on the unknown outcomes: " + "; ".join(resolve_commands(result.unknown))
+                if result.unknown
+                else ""
+            ),
         )
     return result
 

@@ -44,6 +44,7 @@ from cstool.errors import NotFoundError, UsageError
 from cstool.store import sends as sends_db
 
 if TYPE_CHECKING:
+    from cstool.journeys.send import Unknown
     from cstool.store import Store
     from cstool.workspace import Workspace
 
@@ -357,6 +358,7 @@ class JourneyStats:
     lifts: list[Lift] = field(default_factory=list)
     holdout: float = 0.0
     batches: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)  # held for ``journey resolve``
 
 
 def _variant_label(row: Mapping[str, Any]) -> str:
@@ -367,7 +369,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
     """The stats of one journey; ``by`` is None (the whole journey), "step" or "variant"."""
     # Imported here: the account 360 and timeline read emails_of without the definitions.
     from cstool.journeys.definitions import check_name, find
-    from cstool.journeys.send import journey_definitions
+    from cstool.journeys.send import journey_definitions, unknown_outcomes
 
     check_name(name)
     if by is not None and by not in GROUPINGS:
@@ -381,6 +383,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
         )
         lifts = lift(store, rows, config.journeys.lift_days) if journey.holdout else []
         batches = sends_db.batches(store.db, name)
+        held = unknown_outcomes(store, name)
         per_batch: dict[int, dict[str, int]] = {
             b.batch_id: sends_db.count_by_status(store.db, b.batch_id) for b in batches
         }
@@ -419,6 +422,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
         lifts,
         journey.holdout,
         batch_rows,
+        held,
     )
 
 
