@@ -12,6 +12,7 @@ from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import (
     NONE,
+    Column,
     Format,
     errors_to_exit,
     message,
@@ -37,10 +38,21 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 
 
 TABLE_LIST = ("name", "category", "steps", "from", "holdout", "reentry_days")
-TABLE_PLAN = ("step", "variant", "user_id", "recipient", "subject", "status")
+# Addresses and ids stay whole; at 80 columns the subject shortens, then columns give way.
+TABLE_PLAN = (
+    Column("step", kind="id", priority=4),
+    Column("variant", "var", kind="id", priority=1),
+    Column("user_id", "user", kind="id", priority=2),
+    Column("recipient", kind="id"),
+    Column("subject", min_width=12, priority=3),
+    Column("status", kind="id"),
+)
+REASON = Column("reason", kind="prose", min_width=20)
 
 
 def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
+    if column == "reason" and value is None:
+        return ""
     if column == "holdout":
         return NONE if not value else pct(value)
     if isinstance(value, bool):
@@ -194,11 +206,11 @@ def _report(ws: Any, r: SendResult, format: Format) -> None:
     if r.dry_run:
         render(
             [row.as_dict() for row in r.rows],
-            PLAN_COLUMNS if format is not Format.table else TABLE_PLAN,
+            PLAN_COLUMNS,
             format,
+            table=(*TABLE_PLAN, REASON) if r.invalid else TABLE_PLAN,
             title=f"Plan of {r.journey} on {r.as_of}",
             cell=_cell,
-            nowrap=("step", "variant", "status"),
         )
     else:
         for row in r.invalid:

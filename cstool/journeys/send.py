@@ -234,6 +234,8 @@ def _first_pass(composer: Composer, items: list[Due], progress: Progress, *, kee
             built = composer.build(item, bodies=False)
         except Rejected as e:
             item.reason = str(e)
+            if keep:  # the address as exported, so the plan shows whose data to fix
+                item.recipient = (composer.contexts.users.get(item.user_id) or {}).get("email")
         else:
             if keep:
                 item.subject, item.recipient = built.subject, built.recipient
@@ -524,10 +526,10 @@ def send(
         )
         if composer is not None:
             result.rows = _plan_rows(p, every=dry_run)
-            if dry_run:
-                result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
-            else:
+            if not dry_run:
                 _record_and_write(ws, store, journey, composer, p, stamp, result, progress)
+        if dry_run:  # written even when nothing is due: the last preview must not linger
+            result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
         if deliver:
             result.delivered = _deliver(ws, store, journey, env=env, now=now, progress=progress)
         result.unknown = unknown_outcomes(store, journey.name)
@@ -601,18 +603,37 @@ def _record_and_write(
             item.reason,
         )
 
-    with store.transaction():
-        batch_id = sends_db.next_batch_id(store.db)
-        folder = f"{batch_id:04d}-{p.as_of.isoformat()}"
-        sends_db.add_batch(
-            store.db, batch_id, journey.name, p.as_of.isoformat(), stamp, folder, None
-        )
-        expected = len(p.items) + len(p.held)
-        added = sends_db.add_sends(store.db, batch_id, (new(i) for i in [*p.items, *p.held]), stamp)
-        if added != expected:  # pragma: no cover - the plan only takes absent or invalid keys
-            raise RuntimeError(f"the ledger took {added} of {expected} planned rows")
+    # A row still invalid stays in its batch with today's reason: a batch is made only for
+    # what is new to the ledger or written now, so a re-run that writes nothing makes none.
+    before = {
+        str(r["key"]): r
+        for r in sends_db.rows(store.db, journey=journey.name, statuses=(sends_db.INVALID,))
+    }
+    still = [i for i in p.items if i.reason and i.key in before]
+    fresh = [i for i in [*p.items, *p.held] if not (i.reason and i.key in before)]
+    touched = {int(before[i.key]["batch_id"]) for i in p.items if i.key in before}
     to_write = len(p.items) - p.counts.invalid
     p.items.clear()  # the ledger holds them now; keep memory flat while writing
+    with store.transaction():
+        for i in still:
+            sends_db.set_status(
+                store.db, [before[i.key]["send_id"]], sends_db.INVALID, stamp, reason=i.reason
+            )
+        if fresh:
+            batch_id = sends_db.next_batch_id(store.db)
+            folder = f"{batch_id:04d}-{p.as_of.isoformat()}"
+            sends_db.add_batch(
+                store.db, batch_id, journey.name, p.as_of.isoformat(), stamp, folder, None
+            )
+            added = sends_db.add_sends(store.db, batch_id, (new(i) for i in fresh), stamp)
+            if added != len(fresh):  # pragma: no cover - the plan takes absent or invalid keys
+                raise RuntimeError(f"the ledger took {added} of {len(fresh)} planned rows")
+    for old in sorted(touched):  # their manifests list the rows as they are now
+        b = sends_db.batch(store.db, old)
+        if b is not None and b.complete:
+            _manifest(store, MaildirOutbox(outbox_dir(ws, journey.name) / b.folder), old)
+    if not fresh:
+        return
     batch = sends_db.batch(store.db, batch_id)
     assert batch is not None
     result.batch_id = batch_id
@@ -635,19 +656,37 @@ def _record_and_write(
 
 
 def _write_dry_run(
-    ws: Workspace, journey: Journey, composer: Composer, p: Plan, progress: Progress
+    ws: Workspace, journey: Journey, composer: Composer | None, p: Plan, progress: Progress
 ) -> tuple[Path, int]:
-    """Write the plan's messages to ``outbox/dry-run/JOURNEY/`` (replacing the last preview)."""
+    """Write the plan's messages to ``outbox/dry-run/JOURNEY/``, replacing the last preview
+    whole: the new one is written beside it and swapped in by renames, so the folder holds
+    one preview or the other, never a mix (and an empty one when nothing is due)."""
     folder = ws.outbox / DRY_RUN / check_name(journey.name)
+    # Journey names start with a letter or digit: these dot names cannot be a journey's.
+    staging, retired = (
+        folder.with_name(f".{journey.name}.new"),
+        folder.with_name(f".{journey.name}.old"),
+    )
+    for leftover in (staging, retired):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    written = _write_preview(staging, composer, p, progress)
     if folder.exists():
-        shutil.rmtree(folder)
+        folder.rename(retired)
+    staging.rename(folder)
+    if retired.exists():
+        shutil.rmtree(retired)
+    return folder, written
+
+
+def _write_preview(folder: Path, composer: Composer | None, p: Plan, progress: Progress) -> int:
     outbox = MaildirOutbox(folder)
     written = 0
     total = len(p.items)
     lines: list[list[Any]] = []
-    domain = message_domain(ws.resolved.config)
+    domain = message_domain(p.contexts.config) if p.contexts is not None else ""
     for i, item in enumerate(p.items, 1):
-        if item.reason is None:
+        if item.reason is None and composer is not None:
             try:
                 data = composer.build(item).data
             except Rejected as e:  # pragma: no cover - the first pass built the same message
@@ -679,7 +718,7 @@ def _write_dry_run(
             + [item.user_id, "", "", "held_out", ""]
         )
     outbox.write_manifest(list(MANIFEST_COLUMNS), lines)
-    return folder, written
+    return written
 
 
 # -- delivery ------------------------------------------------------------------------------
