@@ -74,7 +74,8 @@ def list_(format: FormatOpt = Format.table) -> None:
 
     ws = workspace()
     with errors_to_exit():
-        rows = overview.list_journeys(ws)
+        rows, broken = overview.list_journeys(ws)
+    _broken(broken)
     columns = overview.LIST_COLUMNS if format is not Format.table else TABLE_LIST
     render(rows, columns, format, title="Journeys", cell=_cell, nowrap=("name", "category"))
     if not rows:
@@ -99,6 +100,7 @@ def show(
     with errors_to_exit():
         shown = overview.show(ws, name, as_of or date.today())
     j = shown.journey
+    _broken(shown.broken)
     if format is Format.table:
         message(f"{j.name} ({j.category}, {shown.file}): {' '.join(j.description.split())}")
         render(shown.steps, overview.STEP_COLUMNS, format, title="Steps", cell=_cell)
@@ -191,9 +193,16 @@ def send(
     _report(ws, result, format)
 
 
+def _broken(problems: list[str]) -> None:
+    """Warn of journey files that do not load (their journeys cannot be shown or sent)."""
+    for p in problems:
+        warn(f"{p} (this journey cannot be sent until `cstool journey validate` passes)")
+
+
 def _report(ws: Any, r: SendResult, format: Format) -> None:
     from cstool.journeys.send import PLAN_COLUMNS
 
+    _broken(r.broken)
     if r.now_unknown:
         warn(f"{r.now_unknown:,} message(s) of an interrupted delivery are held as unknown")
     if r.completed:
@@ -230,7 +239,8 @@ def _report(ws: Any, r: SendResult, format: Format) -> None:
             message(f"A real run first completes interrupted batch(es) {r.open_batches}")
     elif r.batch_id is not None:
         message(
-            f"Wrote {r.written:,} emails of {r.journey} to {where}/ (batch {r.batch_id}); {counts}"
+            f"Wrote {r.written:,} email{'' if r.written == 1 else 's'} of {r.journey} to {where}/"
+            f" (batch {r.batch_id}); {counts}"
         )
     elif r.send_day:
         message(f"Nothing new to send for {r.journey} on {r.as_of}: {counts}")

@@ -43,7 +43,7 @@ from cstool.errors import (
     PartialFailure,
     UsageError,
 )
-from cstool.journeys.definitions import Journey, check_name, find, load_journeys
+from cstool.journeys.definitions import Journey, Loaded, check_name, find, load_each
 from cstool.journeys.due import Counts, Due, Plan, plan
 from cstool.journeys.render import Composer, Contexts, message_domain
 from cstool.mail import Delivery, MaildirOutbox, Rejected
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from cstool.store import Store
     from cstool.templating import EmailTemplates
     from cstool.workspace import Workspace
-    from cstool.yamlfile import Definition
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 500  # messages rendered, written and recorded together
@@ -93,11 +92,12 @@ def _quiet(phase: str, done: int, total: int) -> None:
 # -- loading -------------------------------------------------------------------------------
 
 
-def journey_definitions(ws: Workspace, store: Store) -> list[Definition[Journey]]:
-    """The workspace's journeys, validated against its variables (accounts' extra columns)."""
+def journey_definitions(ws: Workspace, store: Store) -> Loaded:
+    """The workspace's journeys, validated against its variables (accounts' extra columns);
+    the files that do not load are in ``.broken`` (see :class:`Loaded`)."""
     from cstool.context import account_catalogue
 
-    return load_journeys(ws.root / "journeys", account_catalogue(store))
+    return load_each(ws.root / "journeys", account_catalogue(store))
 
 
 def templates_of(ws: Workspace) -> EmailTemplates:
@@ -201,6 +201,7 @@ class SendResult:
     open_batches: list[int] = field(default_factory=list)  # dry run: batches a run would finish
     delivered: Delivered | None = None
     unknown: list[Unknown] = field(default_factory=list)  # held for resolve, of any run
+    broken: list[str] = field(default_factory=list)  # other journey files that do not load
 
     @property
     def invalid(self) -> list[PlanRow]:
@@ -533,6 +534,7 @@ def send(
         if deliver:
             result.delivered = _deliver(ws, store, journey, env=env, now=now, progress=progress)
         result.unknown = unknown_outcomes(store, journey.name)
+        result.broken = [str(b) for b in definitions.broken]
     problems = (result.counts.invalid + result.now_unknown) if not dry_run else 0
     if result.delivered is not None:
         problems += result.delivered.problems
