@@ -136,7 +136,8 @@ def validate(
     ws = workspace()
     with errors_to_exit():
         checked = overview.validate(ws, name)
-        problems = [p for c in checked for p in c.problems]
+        # A problem of the configuration is every journey's: listed once.
+        problems = list(dict.fromkeys(p for c in checked for p in c.problems))
         for c in checked:
             state = "ok" if not c.problems else f"{len(c.problems)} problem(s)"
             message(f"{c.file}: {state} ({len(c.templates)} template(s) rendered)")
@@ -351,8 +352,8 @@ def stats(
     if format is not Format.table:
         return
     for c in s.comparisons:
-        rates = f"{pct(c.base_rate)} vs {pct(c.rate)}" if c.rate is not None else "no data"
-        out.print(f"A/B {c.step} {c.variant} vs {c.base}, {c.measure}: {rates}: {c.verdict}")
+        rates = f"{pct(c.base_rate)} vs {pct(c.rate)}: " if c.rate is not None else ""
+        out.print(f"A/B {c.step} {c.variant} vs {c.base}, {c.measure}: {rates}{c.verdict}")
     for lift in s.lifts:
         out.print(_lift(lift))
     if s.batches:

@@ -74,6 +74,11 @@ Z_POWER = 0.8416212335729143  # 80% power
 GROUPINGS = ("step", "variant")
 
 
+def p_value(p: float) -> str:
+    """A p-value as people read it: two decimals, and ``p<0.01`` rather than ``p=0.00``."""
+    return "p<0.01" if p < 0.005 else f"p={p:.2f}"
+
+
 def machine_open(user_agent: str | None, seconds_after_delivery: float | None, window: int) -> bool:
     """Whether an open is a privacy proxy's or a prefetcher's (see the module docstring)."""
     agent = (user_agent or "").strip()
@@ -262,11 +267,11 @@ def compare(step: str, tallies: Sequence[Tally], measure: str) -> list[Compariso
         _, p = test
         if p < 0.05:
             winner = other.group if p2 > p1 else base.group
-            verdict = f"{winner} better on {measure}, p={p:.2f}"
+            verdict = f"{winner} better on {measure}, {p_value(p)}"
         else:
             need = needed_per_variant(p1, p2)
             if need is None:
-                verdict = f"no difference on {measure} so far (p={p:.2f})"
+                verdict = f"no difference on {measure} so far ({p_value(p)})"
             else:
                 more = max(need - min(n1, n2), 1)
                 verdict = f"not enough data yet: about {more:,} more sends per variant"
