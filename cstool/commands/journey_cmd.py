@@ -37,7 +37,17 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Journey name.", sh
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
-TABLE_LIST = ("name", "category", "steps", "from", "holdout", "reentry_days")
+# Names and addresses stay whole; the conditions show when there is room.
+TABLE_LIST = (
+    Column("name", kind="id"),  # what `journey send NAME` takes: never cut
+    Column("category", kind="id", priority=6),
+    Column("steps", kind="number", priority=4),
+    Column("from", kind="id", priority=5),
+    Column("audience", min_width=14, priority=3),
+    Column("recipients", min_width=14, priority=2),
+    Column("holdout", kind="number", priority=1),
+    Column("reentry_days", "reentry", kind="number", priority=0),
+)
 # Addresses and ids stay whole; at 80 columns the subject shortens, then columns give way.
 TABLE_PLAN = (
     Column("step", kind="id", priority=4),
@@ -76,10 +86,25 @@ def list_(format: FormatOpt = Format.table) -> None:
     with errors_to_exit():
         rows, broken = overview.list_journeys(ws)
     _broken(broken)
-    columns = overview.LIST_COLUMNS if format is not Format.table else TABLE_LIST
-    render(rows, columns, format, title="Journeys", cell=_cell, nowrap=("name", "category"))
+    render(rows, overview.LIST_COLUMNS, format, table=TABLE_LIST, title="Journeys", cell=_cell)
     if not rows:
         message("No journeys: add YAML files to journeys/ (cstool init ships starters)")
+
+
+STEP_TABLE = (
+    Column("step", kind="id"),
+    Column("rule", kind="prose", min_width=16),
+    Column("templates", kind="prose", min_width=16),
+    Column("catch_up_days", "catch-up", kind="number", priority=1),
+)
+AUDIENCE_TABLE = (
+    Column("account_id", "account", kind="id"),
+    Column("name", min_width=12),
+    Column("touch_tier", "tier", kind="id", priority=3),
+    Column("csm", min_width=10, priority=2),
+    Column("recipients", kind="number"),
+    Column("held_out", "held out", kind="id", priority=1),
+)
 
 
 @app.command()
@@ -103,14 +128,16 @@ def show(
     _broken(shown.broken)
     if format is Format.table:
         message(f"{j.name} ({j.category}, {shown.file}): {' '.join(j.description.split())}")
-        render(shown.steps, overview.STEP_COLUMNS, format, title="Steps", cell=_cell)
+        render(
+            shown.steps, overview.STEP_COLUMNS, format, table=STEP_TABLE, title="Steps", cell=_cell
+        )
     render(
         shown.audience,
         overview.AUDIENCE_COLUMNS,
         format,
         title=f"Audience on {shown.as_of}: {j.audience}",
         cell=_cell,
-        nowrap=("account_id", "touch_tier", "recipients"),
+        table=AUDIENCE_TABLE,
     )
     message(
         f"{len(shown.audience):,} accounts ({shown.held_out:,} held out), "
@@ -318,16 +345,19 @@ class By(str, Enum):
     variant = "variant"
 
 
+# Counts stay whole; the rarer counts give way first, named under the table when dropped.
 TABLE_STATS = (
-    "group",
-    "sent",
-    "delivered",
-    "opens",
-    "clicks",
-    "bounced",
-    "unsubscribed",
-    "open_rate",
-    "click_rate",
+    Column("group", kind="id"),
+    Column("sent", kind="number"),
+    Column("delivered", kind="number", priority=8),
+    Column("opens", kind="number", priority=7),
+    Column("clicks", kind="number", priority=6),
+    Column("bounced", kind="number", priority=5),
+    Column("unsubscribed", "unsubs", kind="number", priority=4),
+    Column("complaints", kind="number", priority=1),
+    Column("proxy_opens", "proxy opens", kind="number", priority=0),
+    Column("open_rate", "open rate", kind="number", priority=3),
+    Column("click_rate", "click rate", kind="number", priority=2),
 )
 
 
@@ -346,8 +376,14 @@ def stats(
     ws = workspace()
     with errors_to_exit():
         s = core.journey_stats(ws, name, by.value if by else None)
-    columns = core.STAT_COLUMNS if format is not Format.table else TABLE_STATS
-    render(s.rows, columns, format, title=f"{name}: email outcomes", cell=_cell, nowrap=columns)
+    render(
+        s.rows,
+        core.STAT_COLUMNS,
+        format,
+        table=TABLE_STATS,
+        title=f"{name}: email outcomes",
+        cell=_cell,
+    )
     _unknown(s.unknown)
     if format is not Format.table:
         return
@@ -357,12 +393,18 @@ def stats(
     for lift in s.lifts:
         out.print(_lift(lift))
     if s.batches:
-        render(s.batches, BATCH_COLUMNS, format, title="Batches", cell=_cell)
+        render(s.batches, BATCH_COLUMNS, format, table=BATCH_TABLE, title="Batches", cell=_cell)
     if not s.rows:
         message(f"Nothing sent yet by {name}")
 
 
 BATCH_COLUMNS = ("batch", "as_of", "folder", "written", "sent", "unknown", "failed", "invalid")
+BATCH_TABLE = (
+    Column("batch", kind="number"),
+    Column("as_of", kind="id"),
+    Column("folder", kind="path", min_width=16),
+    *(Column(c, kind="number", priority=5 - i) for i, c in enumerate(BATCH_COLUMNS[3:])),
+)
 
 
 def _lift(x: Any) -> str:
