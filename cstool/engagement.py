@@ -106,13 +106,17 @@ def engagement_plan(ws: Workspace, tier: str | None = None) -> list[PlanRow]:
     from cstool.journeys.send import journey_definitions
     from cstool.store import exports as exports_db
 
+    tier = tier.lower() if tier is not None else None
     if tier is not None and tier not in TOUCH_TIERS:
         raise UsageError(f"unknown touch tier {tier!r}", hint=f"use {', '.join(TOUCH_TIERS)}")
     with ws.open_store() as store:
         catalogue = account_catalogue(store)
         step_catalogue = catalogue.with_variables(USER_VARIABLES)
         books = [d.model for d in playbooks.load(ws, catalogue)]
-        journeys = [d.model for d in journey_definitions(ws, store)]
+        loaded = journey_definitions(ws, store)
+        if loaded.broken:  # a plan missing a journey would mislead: as before, refuse
+            raise loaded.broken[0].error
+        journeys = [d.model for d in loaded]
         seen = sorted(
             {
                 str(r[exports_db.ACCOUNT_COLUMNS.index("lifecycle_stage")])

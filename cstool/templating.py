@@ -301,7 +301,10 @@ def html_to_text(html: str) -> str:
     from inscriptis import get_text
     from inscriptis.model.config import ParserConfig
 
-    text = get_text(html, ParserConfig(display_links=True))
+    # inscriptis unescapes the text lxml has already unescaped, so an escaped "&amp;" (an
+    # account named "A &amp; B", autoescaped to "A &amp;amp; B") would lose its "amp;":
+    # escaping each "&amp;" once more leaves exactly one unescaping.
+    text = get_text(html.replace("&amp;", "&amp;amp;"), ParserConfig(display_links=True))
     lines = [line.rstrip() for line in text.strip("\n").splitlines()]
     return "\n".join(lines) + "\n"
 

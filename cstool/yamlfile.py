@@ -271,7 +271,8 @@ def explain(error: ValidationError, data: Any, model: type[BaseModel]) -> list[I
             path = loc
             holder = _model_at(model, path)
             known = sorted(holder.model_fields) if holder else []
-            close = difflib.get_close_matches(str(path[-1]), known, n=1) if path else []
+            # Only a close match is a suggestion (reentry -> reentry_days, not colour -> holdout).
+            close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.7) if path else []
             issues.append(Issue(path, "unknown key", "unknown_key", close[0] if close else None))
         elif kind == "missing":
             issues.append(Issue(loc, "required key is missing", "missing_key"))

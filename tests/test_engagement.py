@@ -79,3 +79,11 @@ def test_plan_table_keeps_names_whole_at_80_columns(
     cells = {cell.strip() for line in lines for cell in line.split("│")}
     assert names and names <= cells
     assert "trigger: not shown at this width" in r.stdout
+
+
+def test_plan_tier_in_any_case(ws: Workspace, cli: Callable[..., Result]) -> None:
+    """--tier HIGH is the high tier, as people type it."""
+    r = cli("-w", str(ws.root), "plan", "--tier", "HIGH", "--format", "csv")
+    assert r.exit_code == 0, r.stderr
+    tiers = {line.split(",")[0] for line in r.stdout.splitlines()[1:]}
+    assert tiers == {"high"}

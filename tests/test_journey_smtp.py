@@ -144,3 +144,30 @@ def test_unreachable_server_is_exit_3_and_nothing_is_lost(company: Workspace) ->
     with pytest.raises(EnvironmentProblem, match="cannot connect"):
         send(ws, "renewal", as_of=D, now=NOW, deliver=True)
     assert statuses(ws) == {"U31": "written"}
+
+
+def test_unknown_outcomes_are_named_on_every_run_and_in_stats(
+    company: Workspace, smtp_server: SmtpServer, cli: Callable[..., Result]
+) -> None:
+    """Each later run (exit 0 or not) and journey stats name the held message, its batch and
+    the exact resolve command, until it is resolved."""
+    smtp_server.behaviour.drop_after_data = {"u31@a3.example"}
+    root = ("--workspace", str(company.root))
+    run = (*root, "journey", "send", "nps-survey", "--as-of", "2026-11-20", "--deliver")
+    first = cli(*run)
+    assert first.exit_code == 4
+    with company.open_store() as store:
+        (held,) = sends_db.rows(store.db, statuses=("unknown",))
+    command = "cstool journey resolve 1 --resend (or --skip)"
+    assert f"batch 1, {held['key']} (U31, invite): SMTP outcome unknown" in first.stderr
+    assert command in first.stderr
+    smtp_server.behaviour.drop_after_data = set()
+    for args in (run, run[:-1], (*run[:-1], "--dry-run")):
+        later = cli(*args)
+        assert later.exit_code == 0, later.stderr
+        assert f"batch 1, {held['key']} (U31, invite)" in later.stderr
+        assert f"held until you decide: {command}" in later.stderr
+    stats = cli(*root, "journey", "stats", "nps-survey")
+    assert stats.exit_code == 0 and f"held until you decide: {command}" in stats.stderr
+    assert cli(*root, "journey", "resolve", "1", "--skip").exit_code == 0
+    assert "held until you decide" not in cli(*run).stderr

@@ -215,3 +215,57 @@ def test_stats_of_an_unknown_journey(surveyed: Workspace, cli: Callable[..., Res
     """An unknown journey is exit 1 with the close name."""
     r = cli("-w", str(surveyed.root), "journey", "stats", "nps-surve")
     assert r.exit_code == 1 and "did you mean nps-survey?" in r.stderr
+
+
+def test_account_emails_reflect_bounces_complaints_and_unsubscribes(
+    ws: Workspace, cli: Callable[..., Result]
+) -> None:
+    """Each message's outcome is its strongest event: a bounce is never shown as sent."""
+    ws = build(ws)
+    send(ws, "nps-survey", as_of=D, now=NOW)
+    with ws.open_store() as store:
+        mid = {r["user_id"]: r["message_id"] for r in sends_db.rows(store.db)}
+    events(
+        ws,
+        [
+            (mid["U31"], "delivered", "2026-11-20T09:31:00Z", ""),
+            (mid["U31"], "complaint", "2026-11-20T10:00:00Z", ""),
+            (mid["U32"], "delivered", "2026-11-20T09:31:00Z", ""),
+            (mid["U32"], "unsubscribe", "2026-11-20T10:00:00Z", CHROME),
+            (mid["U33"], "bounce", "2026-11-20T09:31:00Z", ""),
+        ],
+    )
+    r = cli("-w", str(ws.root), "account", "emails", "A3", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    got = {
+        e["user_id"]: (e["outcome"], e["delivered"], e["bounced"], e["complained"])
+        + (e["unsubscribed"],)
+        for e in json.loads(r.stdout)
+    }
+    assert got == {
+        "U31": ("complained", True, False, True, False),
+        "U32": ("unsubscribed", True, False, False, True),
+        "U33": ("bounced", False, True, False, False),
+    }
+    r = cli("-w", str(ws.root), "account", "emails", "A3")
+    bounced = next(line for line in r.stdout.splitlines() if "u33@a3.example" in line)
+    assert "bounced" in bounced and "written" not in bounced
+
+
+def test_account_emails_table_keeps_addresses_whole_at_80_columns(
+    ws: Workspace, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns a long recipient address stays on one line; dropped columns are named."""
+    from journey_data import USERS, user
+
+    long = "maximilian.schneider@northwind-health.example"
+    users = [u for u in USERS if u["user_id"] != "U33"]
+    users.append(user("U33", "A3", "End User", email=long))
+    ws = build(ws, users=users)
+    send(ws, "nps-survey", as_of=D, now=NOW)
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("-w", str(ws.root), "account", "emails", "A3")
+    assert r.exit_code == 0, r.stderr
+    assert all(len(line) <= 80 for line in r.stdout.splitlines())
+    assert long in r.stdout and "u31@a3.example" in r.stdout
+    assert "not shown" in r.stdout + r.stderr

@@ -15,6 +15,7 @@ from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import (
     BAND_STYLES,
+    Column,
     Format,
     band_text,
     errors_to_exit,
@@ -69,6 +70,20 @@ def show(
         render_360(a)
 
 
+# Addresses stay whole; the subject, then the least telling columns give way at 80 columns.
+EMAIL_TABLE = (
+    Column("day", kind="id"),
+    Column("journey", min_width=8, priority=6),
+    Column("step", kind="id", priority=5),
+    Column("variant", "var", kind="id", priority=1),
+    Column("recipient", kind="id"),
+    Column("subject", min_width=12, priority=2),
+    Column("outcome", kind="id"),
+    Column("opened", kind="id", priority=4),
+    Column("clicked", kind="id", priority=3),
+)
+
+
 @app.command("emails")
 def emails(
     account: Annotated[str, typer.Argument(help="Account ID.", show_default=False)],
@@ -85,14 +100,13 @@ def emails(
     ws = workspace()
     with errors_to_exit():
         rows = account_emails(ws, account)
-    table = ("day", "journey", "step", "variant", "recipient", "subject", "opened", "clicked")
     render(
         rows,
-        EMAIL_COLUMNS if format is not Format.table else table,
+        EMAIL_COLUMNS,
         format,
+        table=EMAIL_TABLE,
         title=f"Journey emails to {account}",
         cell=lambda c, v, r: ("yes" if v else "") if isinstance(v, bool) else plain_cell(c, v, r),
-        nowrap=("day", "variant", "opened", "clicked"),
     )
     if not rows:
         message(f"No journey emails to {account} yet")

@@ -12,6 +12,7 @@ from cstool.commands import workspace
 from cstool.commands.params import date_option
 from cstool.console import (
     NONE,
+    Column,
     Format,
     errors_to_exit,
     message,
@@ -36,11 +37,32 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Journey name.", sh
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
-TABLE_LIST = ("name", "category", "steps", "from", "holdout", "reentry_days")
-TABLE_PLAN = ("step", "variant", "user_id", "recipient", "subject", "status")
+# Names and addresses stay whole; the conditions show when there is room.
+TABLE_LIST = (
+    Column("name", kind="id"),  # what `journey send NAME` takes: never cut
+    Column("category", kind="id", priority=6),
+    Column("steps", kind="number", priority=4),
+    Column("from", kind="id", priority=5),
+    Column("audience", min_width=14, priority=3),
+    Column("recipients", min_width=14, priority=2),
+    Column("holdout", kind="number", priority=1),
+    Column("reentry_days", "reentry", kind="number", priority=0),
+)
+# Addresses and ids stay whole; at 80 columns the subject shortens, then columns give way.
+TABLE_PLAN = (
+    Column("step", kind="id", priority=4),
+    Column("variant", "var", kind="id", priority=1),
+    Column("user_id", "user", kind="id", priority=2),
+    Column("recipient", kind="id"),
+    Column("subject", min_width=12, priority=3),
+    Column("status", kind="id"),
+)
+REASON = Column("reason", kind="prose", min_width=20)
 
 
 def _cell(column: str, value: Any, row: dict[str, Any]) -> str:
+    if column == "reason" and value is None:
+        return ""
     if column == "holdout":
         return NONE if not value else pct(value)
     if isinstance(value, bool):
@@ -62,11 +84,27 @@ def list_(format: FormatOpt = Format.table) -> None:
 
     ws = workspace()
     with errors_to_exit():
-        rows = overview.list_journeys(ws)
-    columns = overview.LIST_COLUMNS if format is not Format.table else TABLE_LIST
-    render(rows, columns, format, title="Journeys", cell=_cell, nowrap=("name", "category"))
+        rows, broken = overview.list_journeys(ws)
+    _broken(broken)
+    render(rows, overview.LIST_COLUMNS, format, table=TABLE_LIST, title="Journeys", cell=_cell)
     if not rows:
         message("No journeys: add YAML files to journeys/ (cstool init ships starters)")
+
+
+STEP_TABLE = (
+    Column("step", kind="id"),
+    Column("rule", kind="prose", min_width=16),
+    Column("templates", kind="prose", min_width=16),
+    Column("catch_up_days", "catch-up", kind="number", priority=1),
+)
+AUDIENCE_TABLE = (
+    Column("account_id", "account", kind="id"),
+    Column("name", min_width=12),
+    Column("touch_tier", "tier", kind="id", priority=3),
+    Column("csm", min_width=10, priority=2),
+    Column("recipients", kind="number"),
+    Column("held_out", "held out", kind="id", priority=1),
+)
 
 
 @app.command()
@@ -87,16 +125,19 @@ def show(
     with errors_to_exit():
         shown = overview.show(ws, name, as_of or date.today())
     j = shown.journey
+    _broken(shown.broken)
     if format is Format.table:
         message(f"{j.name} ({j.category}, {shown.file}): {' '.join(j.description.split())}")
-        render(shown.steps, overview.STEP_COLUMNS, format, title="Steps", cell=_cell)
+        render(
+            shown.steps, overview.STEP_COLUMNS, format, table=STEP_TABLE, title="Steps", cell=_cell
+        )
     render(
         shown.audience,
         overview.AUDIENCE_COLUMNS,
         format,
         title=f"Audience on {shown.as_of}: {j.audience}",
         cell=_cell,
-        nowrap=("account_id", "touch_tier", "recipients"),
+        table=AUDIENCE_TABLE,
     )
     message(
         f"{len(shown.audience):,} accounts ({shown.held_out:,} held out), "
@@ -122,7 +163,8 @@ def validate(
     ws = workspace()
     with errors_to_exit():
         checked = overview.validate(ws, name)
-        problems = [p for c in checked for p in c.problems]
+        # A problem of the configuration is every journey's: listed once.
+        problems = list(dict.fromkeys(p for c in checked for p in c.problems))
         for c in checked:
             state = "ok" if not c.problems else f"{len(c.problems)} problem(s)"
             message(f"{c.file}: {state} ({len(c.templates)} template(s) rendered)")
@@ -179,9 +221,16 @@ def send(
     _report(ws, result, format)
 
 
+def _broken(problems: list[str]) -> None:
+    """Warn of journey files that do not load (their journeys cannot be shown or sent)."""
+    for p in problems:
+        warn(f"{p} (this journey cannot be sent until `cstool journey validate` passes)")
+
+
 def _report(ws: Any, r: SendResult, format: Format) -> None:
     from cstool.journeys.send import PLAN_COLUMNS
 
+    _broken(r.broken)
     if r.now_unknown:
         warn(f"{r.now_unknown:,} message(s) of an interrupted delivery are held as unknown")
     if r.completed:
@@ -194,11 +243,11 @@ def _report(ws: Any, r: SendResult, format: Format) -> None:
     if r.dry_run:
         render(
             [row.as_dict() for row in r.rows],
-            PLAN_COLUMNS if format is not Format.table else TABLE_PLAN,
+            PLAN_COLUMNS,
             format,
+            table=(*TABLE_PLAN, REASON) if r.invalid else TABLE_PLAN,
             title=f"Plan of {r.journey} on {r.as_of}",
             cell=_cell,
-            nowrap=("step", "variant", "status"),
         )
     else:
         for row in r.invalid:
@@ -218,12 +267,29 @@ def _report(ws: Any, r: SendResult, format: Format) -> None:
             message(f"A real run first completes interrupted batch(es) {r.open_batches}")
     elif r.batch_id is not None:
         message(
-            f"Wrote {r.written:,} emails of {r.journey} to {where}/ (batch {r.batch_id}); {counts}"
+            f"Wrote {r.written:,} email{'' if r.written == 1 else 's'} of {r.journey} to {where}/"
+            f" (batch {r.batch_id}); {counts}"
         )
     elif r.send_day:
         message(f"Nothing new to send for {r.journey} on {r.as_of}: {counts}")
     if r.delivered is not None:
         _delivered(r.delivered)
+    _unknown(r.unknown)
+
+
+def _unknown(held: list[Any]) -> None:
+    """Warn of every message held with an unknown SMTP outcome, and how to decide on it."""
+    from cstool.journeys.send import resolve_commands
+
+    for u in held[:20]:
+        warn(
+            f"batch {u.batch_id}, {u.key} ({u.user_id}, {u.step}): SMTP outcome unknown"
+            + (f": {u.reason}" if u.reason else "")
+        )
+    if len(held) > 20:
+        warn(f"... and {len(held) - 20:,} more with an unknown outcome")
+    for command in resolve_commands(held):
+        warn(f"held until you decide: {command}")
 
 
 def _delivered(d: Delivered | None) -> None:
@@ -279,16 +345,19 @@ class By(str, Enum):
     variant = "variant"
 
 
+# Counts stay whole; the rarer counts give way first, named under the table when dropped.
 TABLE_STATS = (
-    "group",
-    "sent",
-    "delivered",
-    "opens",
-    "clicks",
-    "bounced",
-    "unsubscribed",
-    "open_rate",
-    "click_rate",
+    Column("group", kind="id"),
+    Column("sent", kind="number"),
+    Column("delivered", kind="number", priority=8),
+    Column("opens", kind="number", priority=7),
+    Column("clicks", kind="number", priority=6),
+    Column("bounced", kind="number", priority=5),
+    Column("unsubscribed", "unsubs", kind="number", priority=4),
+    Column("complaints", kind="number", priority=1),
+    Column("proxy_opens", "proxy opens", kind="number", priority=0),
+    Column("open_rate", "open rate", kind="number", priority=3),
+    Column("click_rate", "click rate", kind="number", priority=2),
 )
 
 
@@ -307,22 +376,35 @@ def stats(
     ws = workspace()
     with errors_to_exit():
         s = core.journey_stats(ws, name, by.value if by else None)
-    columns = core.STAT_COLUMNS if format is not Format.table else TABLE_STATS
-    render(s.rows, columns, format, title=f"{name}: email outcomes", cell=_cell, nowrap=columns)
+    render(
+        s.rows,
+        core.STAT_COLUMNS,
+        format,
+        table=TABLE_STATS,
+        title=f"{name}: email outcomes",
+        cell=_cell,
+    )
+    _unknown(s.unknown)
     if format is not Format.table:
         return
     for c in s.comparisons:
-        rates = f"{pct(c.base_rate)} vs {pct(c.rate)}" if c.rate is not None else "no data"
-        out.print(f"A/B {c.step} {c.variant} vs {c.base}, {c.measure}: {rates}: {c.verdict}")
+        rates = f"{pct(c.base_rate)} vs {pct(c.rate)}: " if c.rate is not None else ""
+        out.print(f"A/B {c.step} {c.variant} vs {c.base}, {c.measure}: {rates}{c.verdict}")
     for lift in s.lifts:
         out.print(_lift(lift))
     if s.batches:
-        render(s.batches, BATCH_COLUMNS, format, title="Batches", cell=_cell)
+        render(s.batches, BATCH_COLUMNS, format, table=BATCH_TABLE, title="Batches", cell=_cell)
     if not s.rows:
         message(f"Nothing sent yet by {name}")
 
 
 BATCH_COLUMNS = ("batch", "as_of", "folder", "written", "sent", "unknown", "failed", "invalid")
+BATCH_TABLE = (
+    Column("batch", kind="number"),
+    Column("as_of", kind="id"),
+    Column("folder", kind="path", min_width=16),
+    *(Column(c, kind="number", priority=5 - i) for i, c in enumerate(BATCH_COLUMNS[3:])),
+)
 
 
 def _lift(x: Any) -> str:

@@ -349,6 +349,68 @@ def load_journeys(
     )
 
 
+@dataclass(frozen=True)
+class Broken:
+    """A journey file that cannot be loaded, and why."""
+
+    file: str  # journeys/NAME.yaml
+    error: InputError
+
+    @property
+    def stem(self) -> str:
+        return Path(self.file).stem
+
+    def __str__(self) -> str:
+        where = f"{self.error.location}: " if self.error.location else f"{self.file}: "
+        return where + self.error.message
+
+
+class Loaded(list[Definition[Journey]]):
+    """The journeys that load, and the files that do not (``broken``).
+
+    One broken file does not stop the others: a journey that cannot load cannot be found,
+    shown or sent (asking for it by its file's name gives that file's errors), while every
+    other journey works, and the commands warn of the broken files.
+    """
+
+    def __init__(self, loaded: Sequence[Definition[Journey]], broken: Sequence[Broken]) -> None:
+        super().__init__(loaded)
+        self.broken = list(broken)
+
+
+def load_each(folder: Path, account_variables: Catalogue | None = None) -> Loaded:
+    """Every journey file of ``folder`` on its own; a name two files use is broken in both."""
+    from cstool.yamlfile import definition_files
+
+    loaded: list[Definition[Journey]] = []
+    broken: list[Broken] = []
+    for path in definition_files(folder):
+        try:
+            loaded.append(load_journey_file(path, account_variables))
+        except InputError as e:
+            broken.append(Broken(f"journeys/{path.name}", e))
+    files: dict[str, list[Definition[Journey]]] = {}
+    for d in loaded:
+        files.setdefault(d.model.name, []).append(d)
+    for name, same in files.items():
+        if len(same) > 1:
+            for d in same:
+                others = ", ".join(x.name for x in same if x is not d)
+                broken.append(
+                    Broken(
+                        d.name,
+                        InputError(
+                            f"name: {name!r} is also the name of {others}",
+                            location=d.location("name"),
+                            hint="give each journey its own name",
+                        ),
+                    )
+                )
+    twice = {n for n, same in files.items() if len(same) > 1}
+    broken.sort(key=lambda b: b.file)
+    return Loaded([d for d in loaded if d.model.name not in twice], broken)
+
+
 def load_journey_file(
     path: Path, account_variables: Catalogue | None = None
 ) -> Definition[Journey]:
@@ -383,6 +445,9 @@ def find(definitions: Sequence[Definition[Journey]], name: str) -> Definition[Jo
     for d in definitions:
         if d.model.name == name:
             return d
+    for b in getattr(definitions, "broken", ()):
+        if b.stem == name:  # journeys/NAME.yaml is there but does not load: say why
+            raise b.error
     names = [d.model.name for d in definitions]
     close = difflib.get_close_matches(name, names, n=1)
     raise NotFoundError(

@@ -341,6 +341,9 @@ def plan(
                     previous.day + timedelta(days=journey.reentry_days) <= as_of
                 ):
                     cycle = previous.cycle + 1
+                elif previous.status == sends_db.HELD_OUT:
+                    counts.held_out += 1  # held out before: still held out, not sent
+                    continue
                 else:
                     counts.already_sent += 1
                     continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cstool.errors import CstoolError, InputError, Problem
@@ -40,12 +41,14 @@ STEP_COLUMNS = ("step", "rule", "templates", "catch_up_days")
 AUDIENCE_COLUMNS = ("account_id", "name", "touch_tier", "csm", "recipients", "held_out")
 
 
-def list_journeys(ws: Workspace) -> list[dict[str, Any]]:
-    """Every journey of the workspace as a row of LIST_COLUMNS, by file name."""
+def list_journeys(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every journey of the workspace that loads as a row of LIST_COLUMNS, by file name, and
+    the problems of the files that do not."""
     from cstool.journeys.send import journey_definitions
 
     with ws.open_store() as store:
-        return [dict(describe(d.model)) for d in journey_definitions(ws, store)]
+        loaded = journey_definitions(ws, store)
+    return [dict(describe(d.model)) for d in loaded], [str(b) for b in loaded.broken]
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Shown:
     audience: list[dict[str, Any]]
     recipients: int
     not_send_day: str | None
+    broken: list[str] = field(default_factory=list)  # other journey files that do not load
 
     @property
     def held_out(self) -> int:
@@ -89,7 +93,8 @@ def show(ws: Workspace, name: str, as_of: date) -> Shown:
 
     check_name(name)
     with ws.open_store() as store:
-        definition = find(journey_definitions(ws, store), name)
+        loaded = journey_definitions(ws, store)
+        definition = find(loaded, name)
         journey = definition.model
         book = context.book(store, ws.resolved, as_of)
         accounts = [a for a in book.accounts if journey.audience_condition.holds(a)]
@@ -118,6 +123,7 @@ def show(ws: Workspace, name: str, as_of: date) -> Shown:
         audience,
         sum(per_account.values()),
         send_day(ws.resolved.config, as_of),
+        [str(b) for b in loaded.broken],
     )
 
 
@@ -253,6 +259,26 @@ def _check_template(
     return problems
 
 
+NO_POSTAL_ADDRESS = "sender.postal_address is not set: bulk email must show a postal address"
+
+
+def journey_problems(config: Config, templates: EmailTemplates, journey: Journey) -> list[Problem]:
+    """What stops a loaded journey from being sent: its templates (they exist, compile, have
+    an HTML part and render for a full and a sparse sample recipient) and, unless it is
+    transactional, the unsubscribe link and the postal footer in both parts of every one.
+
+    ``journey validate`` reports these, and ``journey send`` refuses a journey that has any.
+    """
+    from cstool.errors import Location
+
+    problems: list[Problem] = []
+    if not journey.transactional and not config.sender.postal_address:
+        problems.append(Problem(Location("cstool.yaml"), NO_POSTAL_ADDRESS))
+    for template in journey.templates():
+        problems += _check_template(templates, config, journey, template)
+    return problems
+
+
 def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
     """Check every journey (or one): its file, its templates, its unsubscribe link and footer.
 
@@ -281,6 +307,9 @@ def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
             problems = e.problems or [Problem(e.location or Location(shown), e.message)]
             checked.append(Checked(shown, None, problems=problems))
     if name is not None:
+        own = [c for c in checked if Path(c.file).stem == name]
+        if own and not any(d.model.name == name for d in loaded):
+            return own  # journeys/NAME.yaml does not load: its own errors, not "no journey"
         definition = find(loaded, name)
         loaded = [definition]
         checked = []
@@ -295,15 +324,7 @@ def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
                 )
             )
         names.setdefault(journey.name, d.name)
-        if not journey.transactional and not config.sender.postal_address:
-            c.problems.append(
-                Problem(
-                    Location("cstool.yaml"),
-                    "sender.postal_address is not set: bulk email must show a postal address",
-                )
-            )
-        for template in c.templates:
-            c.problems += _check_template(templates, config, journey, template)
+        c.problems += journey_problems(config, templates, journey)
         checked.append(c)
     checked.sort(key=lambda c: c.file)
     return checked

@@ -1,6 +1,8 @@
 """``journey send``: plan a journey's batch, render it, record it, write it, deliver it.
 
-The order of the work is what makes every message go out exactly once:
+The order of the work is what makes every message go out exactly once (3 and 4 are done
+first, reading only: then a journey that ``journey validate`` fails is refused, before 1 and 2
+or anything else is written):
 
 1. Rows the ledger left ``sending`` (a run killed during delivery) become ``unknown``: they
    may have arrived, so they are held for ``journey resolve``, never resent on their own.
@@ -41,7 +43,7 @@ from cstool.errors import (
     PartialFailure,
     UsageError,
 )
-from cstool.journeys.definitions import Journey, check_name, find, load_journeys
+from cstool.journeys.definitions import Journey, Loaded, check_name, find, load_each
 from cstool.journeys.due import Counts, Due, Plan, plan
 from cstool.journeys.render import Composer, Contexts, message_domain
 from cstool.mail import Delivery, MaildirOutbox, Rejected
@@ -52,7 +54,6 @@ if TYPE_CHECKING:
     from cstool.store import Store
     from cstool.templating import EmailTemplates
     from cstool.workspace import Workspace
-    from cstool.yamlfile import Definition
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 500  # messages rendered, written and recorded together
@@ -91,11 +92,12 @@ def _quiet(phase: str, done: int, total: int) -> None:
 # -- loading -------------------------------------------------------------------------------
 
 
-def journey_definitions(ws: Workspace, store: Store) -> list[Definition[Journey]]:
-    """The workspace's journeys, validated against its variables (accounts' extra columns)."""
+def journey_definitions(ws: Workspace, store: Store) -> Loaded:
+    """The workspace's journeys, validated against its variables (accounts' extra columns);
+    the files that do not load are in ``.broken`` (see :class:`Loaded`)."""
     from cstool.context import account_catalogue
 
-    return load_journeys(ws.root / "journeys", account_catalogue(store))
+    return load_each(ws.root / "journeys", account_catalogue(store))
 
 
 def templates_of(ws: Workspace) -> EmailTemplates:
@@ -151,6 +153,32 @@ class Delivered:
         )
 
 
+@dataclass(frozen=True)
+class Unknown:
+    """A message whose SMTP outcome is unknown, held until ``journey resolve`` decides."""
+
+    batch_id: int
+    key: str
+    user_id: str
+    step: str
+    reason: str | None
+
+
+def unknown_outcomes(store: Store, journey: str) -> list[Unknown]:
+    """The journey's messages held with an unknown outcome, by batch then ledger order."""
+    rows = sends_db.rows(store.db, journey=journey, statuses=(sends_db.UNKNOWN,))
+    held = [Unknown(r["batch_id"], r["key"], r["user_id"], r["step"], r["reason"]) for r in rows]
+    return sorted(held, key=lambda u: u.batch_id)
+
+
+def resolve_commands(held: Iterable[Unknown]) -> list[str]:
+    """The ``journey resolve`` command of each batch holding unknown outcomes."""
+    return [
+        f"cstool journey resolve {b} --resend (or --skip)"
+        for b in dict.fromkeys(u.batch_id for u in held)
+    ]
+
+
 @dataclass
 class SendResult:
     """What ``journey send`` did (or, in a dry run, would do)."""
@@ -172,6 +200,8 @@ class SendResult:
     now_unknown: int = 0  # rows of a killed delivery, held for resolve
     open_batches: list[int] = field(default_factory=list)  # dry run: batches a run would finish
     delivered: Delivered | None = None
+    unknown: list[Unknown] = field(default_factory=list)  # held for resolve, of any run
+    broken: list[str] = field(default_factory=list)  # other journey files that do not load
 
     @property
     def invalid(self) -> list[PlanRow]:
@@ -205,6 +235,8 @@ def _first_pass(composer: Composer, items: list[Due], progress: Progress, *, kee
             built = composer.build(item, bodies=False)
         except Rejected as e:
             item.reason = str(e)
+            if keep:  # the address as exported, so the plan shows whose data to fix
+                item.recipient = (composer.contexts.users.get(item.user_id) or {}).get("email")
         else:
             if keep:
                 item.subject, item.recipient = built.subject, built.recipient
@@ -448,19 +480,7 @@ def send(
         journey = find(definitions, name).model
         categories = {d.model.name: d.model.category for d in definitions}
         transactional = [d.model.name for d in definitions if d.model.transactional]
-        for template in journey.templates():
-            _require_html(templates, template)
-        result_unknown = 0
-        completed: list[int] = []
-        completed_written = 0
         open_before = sends_db.open_batches(store.db, journey.name)
-        if not dry_run:
-            result_unknown = _hold_interrupted(store, journey.name, stamp)
-            for batch in open_before:
-                completed_written += _complete(
-                    ws, store, journey, batch, templates, stamp, progress
-                )
-                completed.append(batch.batch_id)
         p = plan(
             store,
             ws.resolved,
@@ -472,6 +492,24 @@ def send(
             limit=limit,
             progress=progress,
         )
+        composer: Composer | None = None
+        if p.contexts is not None and (p.items or p.held):
+            # A template error names the real recipient here, before anything is written.
+            composer = Composer(journey, templates, p.contexts, datetime.fromisoformat(stamp))
+            _first_pass(composer, p.items, progress, keep=dry_run)
+            p.counts.invalid = sum(1 for i in p.items if i.reason)
+        _refuse_broken(ws, templates, journey)
+        result_unknown = 0
+        completed: list[int] = []
+        completed_written = 0
+        if not dry_run:
+            # The plan is the same before and after these: the ledger already holds their keys.
+            result_unknown = _hold_interrupted(store, journey.name, stamp)
+            for batch in open_before:
+                completed_written += _complete(
+                    ws, store, journey, batch, templates, stamp, progress
+                )
+                completed.append(batch.batch_id)
         result = SendResult(
             journey.name,
             as_of,
@@ -487,17 +525,16 @@ def send(
             now_unknown=result_unknown,
             open_batches=[b.batch_id for b in open_before] if dry_run else [],
         )
-        if p.contexts is not None and (p.items or p.held):
-            composer = Composer(journey, templates, p.contexts, datetime.fromisoformat(stamp))
-            _first_pass(composer, p.items, progress, keep=dry_run)
-            p.counts.invalid = sum(1 for i in p.items if i.reason)
+        if composer is not None:
             result.rows = _plan_rows(p, every=dry_run)
-            if dry_run:
-                result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
-            else:
+            if not dry_run:
                 _record_and_write(ws, store, journey, composer, p, stamp, result, progress)
+        if dry_run:  # written even when nothing is due: the last preview must not linger
+            result.folder, result.written = _write_dry_run(ws, journey, composer, p, progress)
         if deliver:
             result.delivered = _deliver(ws, store, journey, env=env, now=now, progress=progress)
+        result.unknown = unknown_outcomes(store, journey.name)
+        result.broken = [str(b) for b in definitions.broken]
     problems = (result.counts.invalid + result.now_unknown) if not dry_run else 0
     if result.delivered is not None:
         problems += result.delivered.problems
@@ -505,18 +542,27 @@ def send(
         raise PartialFailure(
             f"{problems:,} of the journey's messages were not sent: see the reasons above",
             result=result,
-            hint="fix the recipients' data and run again (invalid ones are planned again); "
-            "`cstool journey resolve BATCH` decides on unknown outcomes",
+            hint="fix the recipients' data and run again (invalid ones are planned again)"
+            + (
+                "; decide on the unknown outcomes: " + "; ".join(resolve_commands(result.unknown))
+                if result.unknown
+                else ""
+            ),
         )
     return result
 
 
-def _require_html(templates: EmailTemplates, name: str) -> None:
-    compiled = templates.get(name)
-    if not compiled.has_html:
+def _refuse_broken(ws: Workspace, templates: EmailTemplates, journey: Journey) -> None:
+    """Refuse a journey that ``journey validate`` fails (nothing has been written yet)."""
+    from cstool.journeys.overview import journey_problems
+
+    problems = journey_problems(ws.resolved.config, templates, journey)
+    if problems:
         raise InputError(
-            f"email_templates/{name}: a journey email needs body.html.j2",
-            hint="add the HTML part (extending _layouts/base.html.j2); the text part may stay",
+            f"journey {journey.name} cannot be sent: {len(problems)} problem(s)",
+            problems=problems,
+            hint=f"fix them (`cstool journey validate {journey.name}` checks again); "
+            "nothing was written",
         )
 
 
@@ -559,18 +605,37 @@ def _record_and_write(
             item.reason,
         )
 
-    with store.transaction():
-        batch_id = sends_db.next_batch_id(store.db)
-        folder = f"{batch_id:04d}-{p.as_of.isoformat()}"
-        sends_db.add_batch(
-            store.db, batch_id, journey.name, p.as_of.isoformat(), stamp, folder, None
-        )
-        expected = len(p.items) + len(p.held)
-        added = sends_db.add_sends(store.db, batch_id, (new(i) for i in [*p.items, *p.held]), stamp)
-        if added != expected:  # pragma: no cover - the plan only takes absent or invalid keys
-            raise RuntimeError(f"the ledger took {added} of {expected} planned rows")
+    # A row still invalid stays in its batch with today's reason: a batch is made only for
+    # what is new to the ledger or written now, so a re-run that writes nothing makes none.
+    before = {
+        str(r["key"]): r
+        for r in sends_db.rows(store.db, journey=journey.name, statuses=(sends_db.INVALID,))
+    }
+    still = [i for i in p.items if i.reason and i.key in before]
+    fresh = [i for i in [*p.items, *p.held] if not (i.reason and i.key in before)]
+    touched = {int(before[i.key]["batch_id"]) for i in p.items if i.key in before}
     to_write = len(p.items) - p.counts.invalid
     p.items.clear()  # the ledger holds them now; keep memory flat while writing
+    with store.transaction():
+        for i in still:
+            sends_db.set_status(
+                store.db, [before[i.key]["send_id"]], sends_db.INVALID, stamp, reason=i.reason
+            )
+        if fresh:
+            batch_id = sends_db.next_batch_id(store.db)
+            folder = f"{batch_id:04d}-{p.as_of.isoformat()}"
+            sends_db.add_batch(
+                store.db, batch_id, journey.name, p.as_of.isoformat(), stamp, folder, None
+            )
+            added = sends_db.add_sends(store.db, batch_id, (new(i) for i in fresh), stamp)
+            if added != len(fresh):  # pragma: no cover - the plan takes absent or invalid keys
+                raise RuntimeError(f"the ledger took {added} of {len(fresh)} planned rows")
+    for old in sorted(touched):  # their manifests list the rows as they are now
+        b = sends_db.batch(store.db, old)
+        if b is not None and b.complete:
+            _manifest(store, MaildirOutbox(outbox_dir(ws, journey.name) / b.folder), old)
+    if not fresh:
+        return
     batch = sends_db.batch(store.db, batch_id)
     assert batch is not None
     result.batch_id = batch_id
@@ -593,19 +658,37 @@ def _record_and_write(
 
 
 def _write_dry_run(
-    ws: Workspace, journey: Journey, composer: Composer, p: Plan, progress: Progress
+    ws: Workspace, journey: Journey, composer: Composer | None, p: Plan, progress: Progress
 ) -> tuple[Path, int]:
-    """Write the plan's messages to ``outbox/dry-run/JOURNEY/`` (replacing the last preview)."""
+    """Write the plan's messages to ``outbox/dry-run/JOURNEY/``, replacing the last preview
+    whole: the new one is written beside it and swapped in by renames, so the folder holds
+    one preview or the other, never a mix (and an empty one when nothing is due)."""
     folder = ws.outbox / DRY_RUN / check_name(journey.name)
+    # Journey names start with a letter or digit: these dot names cannot be a journey's.
+    staging, retired = (
+        folder.with_name(f".{journey.name}.new"),
+        folder.with_name(f".{journey.name}.old"),
+    )
+    for leftover in (staging, retired):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    written = _write_preview(staging, composer, p, progress)
     if folder.exists():
-        shutil.rmtree(folder)
+        folder.rename(retired)
+    staging.rename(folder)
+    if retired.exists():
+        shutil.rmtree(retired)
+    return folder, written
+
+
+def _write_preview(folder: Path, composer: Composer | None, p: Plan, progress: Progress) -> int:
     outbox = MaildirOutbox(folder)
     written = 0
     total = len(p.items)
     lines: list[list[Any]] = []
-    domain = message_domain(ws.resolved.config)
+    domain = message_domain(p.contexts.config) if p.contexts is not None else ""
     for i, item in enumerate(p.items, 1):
-        if item.reason is None:
+        if item.reason is None and composer is not None:
             try:
                 data = composer.build(item).data
             except Rejected as e:  # pragma: no cover - the first pass built the same message
@@ -637,7 +720,7 @@ def _write_dry_run(
             + [item.user_id, "", "", "held_out", ""]
         )
     outbox.write_manifest(list(MANIFEST_COLUMNS), lines)
-    return folder, written
+    return written
 
 
 # -- delivery ------------------------------------------------------------------------------

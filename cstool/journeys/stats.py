@@ -44,6 +44,7 @@ from cstool.errors import NotFoundError, UsageError
 from cstool.store import sends as sends_db
 
 if TYPE_CHECKING:
+    from cstool.journeys.send import Unknown
     from cstool.store import Store
     from cstool.workspace import Workspace
 
@@ -71,6 +72,11 @@ SCANNERS = ("barracuda", "mimecast", "proofpoint", "yahoomailproxy")
 Z_ALPHA = 1.959963984540054  # two-sided 5%
 Z_POWER = 0.8416212335729143  # 80% power
 GROUPINGS = ("step", "variant")
+
+
+def p_value(p: float) -> str:
+    """A p-value as people read it: two decimals, and ``p<0.01`` rather than ``p=0.00``."""
+    return "p<0.01" if p < 0.005 else f"p={p:.2f}"
 
 
 def machine_open(user_agent: str | None, seconds_after_delivery: float | None, window: int) -> bool:
@@ -261,11 +267,11 @@ def compare(step: str, tallies: Sequence[Tally], measure: str) -> list[Compariso
         _, p = test
         if p < 0.05:
             winner = other.group if p2 > p1 else base.group
-            verdict = f"{winner} better on {measure}, p={p:.2f}"
+            verdict = f"{winner} better on {measure}, {p_value(p)}"
         else:
             need = needed_per_variant(p1, p2)
             if need is None:
-                verdict = f"no difference on {measure} so far (p={p:.2f})"
+                verdict = f"no difference on {measure} so far ({p_value(p)})"
             else:
                 more = max(need - min(n1, n2), 1)
                 verdict = f"not enough data yet: about {more:,} more sends per variant"
@@ -357,6 +363,7 @@ class JourneyStats:
     lifts: list[Lift] = field(default_factory=list)
     holdout: float = 0.0
     batches: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)  # held for ``journey resolve``
 
 
 def _variant_label(row: Mapping[str, Any]) -> str:
@@ -367,7 +374,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
     """The stats of one journey; ``by`` is None (the whole journey), "step" or "variant"."""
     # Imported here: the account 360 and timeline read emails_of without the definitions.
     from cstool.journeys.definitions import check_name, find
-    from cstool.journeys.send import journey_definitions
+    from cstool.journeys.send import journey_definitions, unknown_outcomes
 
     check_name(name)
     if by is not None and by not in GROUPINGS:
@@ -381,6 +388,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
         )
         lifts = lift(store, rows, config.journeys.lift_days) if journey.holdout else []
         batches = sends_db.batches(store.db, name)
+        held = unknown_outcomes(store, name)
         per_batch: dict[int, dict[str, int]] = {
             b.batch_id: sends_db.count_by_status(store.db, b.batch_id) for b in batches
         }
@@ -419,6 +427,7 @@ def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneySta
         lifts,
         journey.holdout,
         batch_rows,
+        held,
     )
 
 
@@ -433,10 +442,30 @@ EMAIL_COLUMNS = (
     "recipient",
     "subject",
     "status",
+    "outcome",
     "opened",
     "clicked",
+    "delivered",
+    "bounced",
+    "complained",
+    "unsubscribed",
     "message_id",
 )
+
+
+def outcome(status: str, e: Engagement | None) -> str:
+    """What became of a message: the strongest of its email events (complained, unsubscribed,
+    bounced, delivered), else its ledger status (written, sent, unknown...)."""
+    if e is not None:
+        for word, hit in (
+            ("complained", e.complained),
+            ("unsubscribed", e.unsubscribed),
+            ("bounced", e.bounced),
+            ("delivered", e.delivered),
+        ):
+            if hit:
+                return word
+    return status
 
 
 def account_emails(ws: Workspace, account_id: str) -> list[dict[str, Any]]:
@@ -469,8 +498,13 @@ def emails_of(store: Store, account_id: str, window: int) -> list[dict[str, Any]
                 "recipient": r["recipient"],
                 "subject": r["subject"],
                 "status": r["status"],
+                "outcome": outcome(str(r["status"]), e),
                 "opened": bool(e and e.opened),
                 "clicked": bool(e and e.clicked),
+                "delivered": bool(e and e.delivered),
+                "bounced": bool(e and e.bounced),
+                "complained": bool(e and e.complained),
+                "unsubscribed": bool(e and e.unsubscribed),
                 "message_id": r["message_id"],
             }
         )
