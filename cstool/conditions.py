@@ -183,7 +183,13 @@ ACCOUNT_VARIABLES = Catalogue(
         _v("account", "arr", "number", "120000", "annual recurring revenue"),
         _v("account", "licenses_purchased", "integer", "250", "licenses bought"),
         _v("account", "csm", "text", "'Priya Raman'", "the owning CS manager"),
-        _v("account", "lifecycle_stage", "text", "'onboarding'", "the account's lifecycle stage"),
+        _v(
+            "account",
+            "lifecycle_stage",
+            "text",
+            "'Onboarding'",
+            "the account's lifecycle stage, as exported (case-sensitive)",
+        ),
         _v(
             "account",
             "onboarding_date",
@@ -305,6 +311,23 @@ USER_VARIABLES = Catalogue(
     "role, level, activated_at, is_advocate, unsubscribed, days_inactive, features_unused",
 )
 """The variables of recipient conditions (journeys' ``recipients:``)."""
+
+TASK_RECIPIENT_VARIABLES = Catalogue(
+    [
+        *USER_VARIABLES,
+        _v(
+            "nps",
+            "user_nps",
+            "integer 0-10 or none",
+            "4",
+            "the user's latest NPS score on or before the date (none if they never answered)",
+        ),
+        _v("nps", "user_nps_days", "integer or none", "6", "age in days of that answer"),
+    ],
+    reference="the recipient variables are the journeys' (user_id, email, role, level, "
+    "days_inactive...) plus user_nps and user_nps_days",
+)
+"""The variables of a playbook task's ``recipients:`` (who gets its email assist)."""
 
 
 class Verdict(Enum):
@@ -584,6 +607,7 @@ def compile_condition(
 __all__ = [
     "ACCOUNT_VARIABLES",
     "BANDS",
+    "TASK_RECIPIENT_VARIABLES",
     "TOUCH_TIERS",
     "USER_VARIABLES",
     "Catalogue",

@@ -10,7 +10,17 @@ from rich.markup import escape
 
 from cstool.commands import workspace_store
 from cstool.commands.params import date_option
-from cstool.console import Column, Format, errors_to_exit, message, out, plain_cell, render
+from cstool.console import (
+    Column,
+    Format,
+    ShowFormat,
+    errors_to_exit,
+    message,
+    out,
+    plain_cell,
+    render,
+    warn,
+)
 
 app = typer.Typer(
     help="Calls to action: the work the playbooks open for CSMs, with tasks and due dates.\n\n"
@@ -29,13 +39,15 @@ OnDate = Annotated[
 
 PLAN_TABLE = [
     Column("action", kind="id"),
-    Column("account_name", "account", min_width=12, priority=2),
+    Column("account_id", kind="id"),
+    Column("account_name", "account", min_width=10, priority=2),
     Column("playbook", min_width=14, priority=1),
     Column("why", "reason", "prose"),
 ]
 LIST_TABLE = [
     Column("cta_id", "CTA", "number"),
-    Column("account_name", "account", min_width=12),
+    Column("account_id", kind="id"),
+    Column("account_name", "account", min_width=10),
     Column("playbook", min_width=12, priority=3),
     Column("priority", kind="id", priority=2),
     Column("status", kind="id", priority=1),
@@ -146,6 +158,8 @@ def _summary(done: Any) -> str:
         )
     if done.scored:
         text += f"; scored {plan.as_of} first" + ("" if done.applied else " (not stored)")
+    if done.warnings:
+        text += f"; {len(done.warnings)} warning{'s' if len(done.warnings) != 1 else ''}"
     return text + ("; nothing written" if not done.applied else "")
 
 
@@ -201,8 +215,8 @@ def show(
     cta_id: CtaId,
     as_of: OnDate = None,
     format: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (table or json).")
-    ] = Format.table,
+        ShowFormat, typer.Option("--format", "-f", help="Output format: table or json.")
+    ] = ShowFormat.table,
 ) -> None:
     """Show one CTA: its account, reason, dates, tasks and events.
 
@@ -214,7 +228,7 @@ def show(
 
     with errors_to_exit(), workspace_store() as (_ws, store):
         detail = ctas.show(store, cta_id, _today(as_of))
-    if format is not Format.table:
+    if format is ShowFormat.json:
         out.print_json(json.dumps(detail.as_dict(), ensure_ascii=False))
         return
     c = detail.cta
@@ -337,7 +351,8 @@ def assist(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite drafts already there.")] = False,
     as_of: Annotated[
-        date | None, date_option("--as-of", "Date of the numbers, YYYY-MM-DD (default: today).")
+        date | None,
+        date_option("--as-of", "Date of the numbers, YYYY-MM-DD (default: the latest snapshot's)."),
     ] = None,
 ) -> None:
     """Write a task's email assist for the account's contacts into outbox/assist/ as drafts.
@@ -348,16 +363,18 @@ def assist(
 
     with errors_to_exit(), workspace_store() as (ws, store):
         result = ctas.write_assist(
-            ws, store, cta_id, n, as_of=_today(as_of), now=_now(), to=to, force=force
+            ws, store, cta_id, n, as_of=as_of, now=_now(), to=to, force=force
         )
+    for w in result.warnings:
+        warn(w)
     for user_id, why in result.skipped:
         message(f"Skipped {escape(user_id)}: {escape(why)}")
     for path in result.written:
         out.print(ws.relative(path), markup=False)
     message(
         f"Wrote {len(result.written)} draft{'s' if len(result.written) != 1 else ''} for "
-        f"CTA {cta_id} task {n} into outbox/assist/ (open one in your mail program to edit "
-        "and send)"
+        f"CTA {cta_id} task {n} into outbox/assist/ with the numbers of {result.as_of} (open "
+        "one in your mail program to edit and send)"
     )
 
 
