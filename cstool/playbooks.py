@@ -400,7 +400,48 @@ def validate(ws: Workspace, store: Store) -> Validation:
             assists += 1
     if errors:
         raise _all_problems(errors)
+    warnings += _case_warnings(store, catalogue, loaded)
     return Validation(loaded, assists, warnings)
+
+
+def _case_warnings(
+    store: Store, catalogue: Catalogue, loaded: list[Definition[Playbook]]
+) -> list[str]:
+    """Conditions comparing a text field (lifecycle_stage, segment, an attribute...) with a
+    quoted value the accounts hold only in another case: text comparisons are exact."""
+    import json
+
+    from cstool.conditions import compared_values
+    from cstool.store import exports as exports_db
+
+    texts = {v.name for v in catalogue if v.group in OWNER_GROUPS and v.type == "text"}
+    found = [
+        (item, key, name, value)
+        for item in loaded
+        for key in CONDITION_KEYS
+        if getattr(item.model, key) is not None
+        for name, value in compared_values(getattr(item.model, key))
+        if name in texts and isinstance(value, str)
+    ]
+    if not found:
+        return []
+    columns = exports_db.ACCOUNT_COLUMNS
+    known: dict[str, set[str]] = {}
+    for row in exports_db.account_rows(store.db):
+        values = {**json.loads(row[-1] or "{}"), **dict(zip(columns, row, strict=False))}
+        for name, v in values.items():
+            if isinstance(v, str) and v:
+                known.setdefault(name, set()).add(v)
+    out = []
+    for item, key, name, value in found:
+        held = known.get(name, set())
+        other = sorted(v for v in held if v.casefold() == value.casefold() and v != value)
+        if value not in held and other:
+            out.append(
+                f"{item.location(key)}: {key}: {name} is never {value!r} in the accounts, "
+                f"only {other[0]!r} (text comparisons are case-sensitive)"
+            )
+    return out
 
 
 def _all_problems(errors: list[InputError]) -> InputError:

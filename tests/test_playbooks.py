@@ -330,3 +330,38 @@ def test_validate_says_what_it_checked(ws: Workspace, cli: Cli) -> None:
     assert result.stderr == (
         "13 playbooks valid; 13 email assists rendered for a full and a sparse sample account\n"
     )
+
+
+def test_validate_warns_of_a_value_the_accounts_hold_only_in_another_case(
+    pws: Workspace, cli: Cli
+) -> None:
+    """lifecycle_stage == 'onboarding' never holds when the data says 'Onboarding': a
+    warning names the file, line and key; the value as exported gives none."""
+    write_accounts(pws, [account("A1", lifecycle_stage="Onboarding")])
+    text = GOOD.replace(
+        "when: \"depth_band == 'red'\"", "when: \"lifecycle_stage in ['onboarding', 'Mature']\""
+    )
+    (pws.root / "playbooks" / "custom.yaml").write_text(text, encoding="utf-8")
+    result = cli("--workspace", str(pws.root), "playbooks", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Warning: playbooks/custom.yaml: line {_line(text, 'when:')}: when: lifecycle_stage is "
+        "never 'onboarding' in the accounts, only 'Onboarding' (text comparisons are "
+        "case-sensitive)"
+    ) in result.stderr.replace("\n", " ")
+    assert "'Mature'" not in result.stderr
+    (pws.root / "playbooks" / "custom.yaml").write_text(
+        text.replace("'onboarding'", "'Onboarding'"), encoding="utf-8"
+    )
+    fixed = cli("--workspace", str(pws.root), "playbooks", "validate")
+    assert fixed.exit_code == 0 and "Warning" not in fixed.stderr
+
+
+def test_cta_help_is_aligned_with_the_behaviour(ws: Workspace, cli: Cli) -> None:
+    """snooze says a clearing condition still closes; show's --as-of is the status date;
+    the task group has an example."""
+    snooze = cli("cta", "snooze", "--help").stdout
+    assert "still closes it if its" in snooze and "leaves it alone" not in snooze
+    show = cli("cta", "show", "--help").stdout
+    assert "Date to show the status on" in show and "Date of the change" not in show
+    assert "Example: cstool cta task done 12 1" in cli("cta", "task", "--help").stdout

@@ -27,7 +27,9 @@ app = typer.Typer(
     "Example: cstool cta generate --dry-run",
     no_args_is_help=True,
 )
-task_app = typer.Typer(help="Work on a CTA's tasks.", no_args_is_help=True)
+task_app = typer.Typer(
+    help="Work on a CTA's tasks.\n\nExample: cstool cta task done 12 1", no_args_is_help=True
+)
 app.add_typer(task_app, name="task")
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
@@ -213,7 +215,10 @@ def list_(
 @app.command("show")
 def show(
     cta_id: CtaId,
-    as_of: OnDate = None,
+    as_of: Annotated[
+        date | None,
+        date_option("--as-of", "Date to show the status on, YYYY-MM-DD (default: today)."),
+    ] = None,
     format: Annotated[
         ShowFormat, typer.Option("--format", "-f", help="Output format: table or json.")
     ] = ShowFormat.table,
@@ -293,7 +298,8 @@ def snooze(
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why it waits.")],
     as_of: OnDate = None,
 ) -> None:
-    """Snooze a CTA until a date; generate leaves it alone until then.
+    """Snooze a CTA until a date; generate holds it until then, but still closes it if its
+    condition clears.
 
     Example: cstool cta snooze 12 --until 2027-01-11 --reason "Customer on holiday"
     """
