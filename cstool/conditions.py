@@ -183,7 +183,13 @@ ACCOUNT_VARIABLES = Catalogue(
         _v("account", "arr", "number", "120000", "annual recurring revenue"),
         _v("account", "licenses_purchased", "integer", "250", "licenses bought"),
         _v("account", "csm", "text", "'Priya Raman'", "the owning CS manager"),
-        _v("account", "lifecycle_stage", "text", "'onboarding'", "the account's lifecycle stage"),
+        _v(
+            "account",
+            "lifecycle_stage",
+            "text",
+            "'Onboarding'",
+            "the account's lifecycle stage, as exported (case-sensitive)",
+        ),
         _v(
             "account",
             "onboarding_date",
@@ -305,6 +311,23 @@ USER_VARIABLES = Catalogue(
     "role, level, activated_at, is_advocate, unsubscribed, days_inactive, features_unused",
 )
 """The variables of recipient conditions (journeys' ``recipients:``)."""
+
+TASK_RECIPIENT_VARIABLES = Catalogue(
+    [
+        *USER_VARIABLES,
+        _v(
+            "nps",
+            "user_nps",
+            "integer 0-10 or none",
+            "4",
+            "the user's latest NPS score on or before the date (none if they never answered)",
+        ),
+        _v("nps", "user_nps_days", "integer or none", "6", "age in days of that answer"),
+    ],
+    reference="the recipient variables are the journeys' (user_id, email, role, level, "
+    "days_inactive...) plus user_nps and user_nps_days",
+)
+"""The variables of a playbook task's ``recipients:`` (who gets its email assist)."""
 
 
 class Verdict(Enum):
@@ -532,8 +555,24 @@ def _refuse_forbidden(tree: nodes.Template) -> None:
         )
 
 
-def _check_choices(tree: nodes.Template, catalogue: Catalogue) -> None:
-    """Refuse a quoted value that a variable with fixed choices never takes."""
+def compared_values(source: str) -> list[tuple[str, Any]]:
+    """(variable, value) for each quoted value or number that condition ``source`` compares a
+    variable with (``==``, ``!=``, ``in``, ``not in``); [] when it does not parse."""
+    from jinja2 import nodes
+    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2.parser import Parser
+
+    try:
+        expr = Parser(_environment(), source, state="variable").parse_expression()
+    except TemplateSyntaxError:
+        return []
+    tree = nodes.Template([nodes.Output([expr])])
+    return [(name, v) for name, values in _comparisons(tree) for v in values]
+
+
+def _comparisons(tree: nodes.Template) -> Iterator[tuple[str, list[Any]]]:
+    """(variable name, constant values) of each ``==``, ``!=``, ``in``, ``not in`` comparison
+    of a variable with constants in ``tree``."""
     from jinja2 import nodes
 
     def constants(node: nodes.Expr) -> list[Any] | None:
@@ -556,18 +595,25 @@ def _check_choices(tree: nodes.Template, catalogue: Catalogue) -> None:
             for name_node, value_node in pairs:
                 if not isinstance(name_node, nodes.Name):
                     continue
-                variable = catalogue.get(name_node.name)
                 values = constants(value_node)
-                if variable is None or not variable.choices or values is None:
-                    continue
-                for value in values:
-                    if isinstance(value, str) and value not in variable.choices:
-                        close = difflib.get_close_matches(value, variable.choices, n=1)
-                        raise ConditionError(
-                            f"{value!r} is never a value of {variable.name}",
-                            (f"did you mean {close[0]!r}? " if close else "")
-                            + f"{variable.name} is one of {', '.join(variable.choices)} (or none)",
-                        )
+                if values is not None:
+                    yield name_node.name, values
+
+
+def _check_choices(tree: nodes.Template, catalogue: Catalogue) -> None:
+    """Refuse a quoted value that a variable with fixed choices never takes."""
+    for name, values in _comparisons(tree):
+        variable = catalogue.get(name)
+        if variable is None or not variable.choices:
+            continue
+        for value in values:
+            if isinstance(value, str) and value not in variable.choices:
+                close = difflib.get_close_matches(value, variable.choices, n=1)
+                raise ConditionError(
+                    f"{value!r} is never a value of {variable.name}",
+                    (f"did you mean {close[0]!r}? " if close else "")
+                    + f"{variable.name} is one of {', '.join(variable.choices)} (or none)",
+                )
 
 
 def compile_condition(
@@ -584,6 +630,7 @@ def compile_condition(
 __all__ = [
     "ACCOUNT_VARIABLES",
     "BANDS",
+    "TASK_RECIPIENT_VARIABLES",
     "TOUCH_TIERS",
     "USER_VARIABLES",
     "Catalogue",
@@ -592,6 +639,7 @@ __all__ = [
     "Outcome",
     "Variable",
     "Verdict",
+    "compared_values",
     "compile_condition",
     "usable_name",
 ]

@@ -582,6 +582,12 @@ class Config(Strict):
                 )
         return v
 
+    @field_validator("holiday_country")
+    @classmethod
+    def _country_code(cls, v: str | None) -> str | None:
+        # ISO codes are upper case; `us` means US.
+        return v.strip().upper() if v is not None else None
+
     @model_validator(mode="after")
     def _known_holiday_region(self) -> Config:
         from cstool.busdays import country_holidays

@@ -64,6 +64,13 @@ class Format(str, Enum):
     json = "json"
 
 
+class ShowFormat(str, Enum):
+    """Output formats of commands that show one item in full (no CSV: it is not a table)."""
+
+    table = "table"
+    json = "json"
+
+
 @dataclass
 class Options:
     """The global options given before the command; the root callback sets them."""

@@ -37,6 +37,7 @@ from cstool.store import ctas as ctas_db
 
 if TYPE_CHECKING:
     from cstool.busdays import Calendar
+    from cstool.conditions import Condition
     from cstool.context import Book
     from cstool.playbooks import Playbook
     from cstool.store import Store
@@ -97,7 +98,7 @@ class PlanItem:
             "priority": self.priority,
             "owner": self.owner,
             "reason": self.reason,
-            "note": self.note,
+            "note": self.note or None,
             "due_on": self.due_on.isoformat() if self.due_on else None,
         }
 
@@ -232,7 +233,7 @@ def make_plan(
                     items.append(
                         PlanItem(
                             "held", *common, None, pb.type, pb.priority, owner, reason,
-                            note=f"cooling down until {until} (closed on {closed})",
+                            note=f"cooling down; may reopen on {until} (closed on {closed})",
                         )
                     )  # fmt: skip
                     continue
@@ -317,7 +318,7 @@ def _describe(changes: Sequence[tuple[str, Any, Any]]) -> str:
     parts = []
     for name, old, new in changes:
         if name == "reason":
-            parts.append("new reason")
+            parts.append(f'reason now "{new}"')
         elif name == "status":
             parts.append("snooze ended")
         else:
@@ -374,7 +375,9 @@ def _close(
     ctas_db.update(
         store.db, cta_id, status="closed", closed_on=day, close_reason=reason, snoozed_until=None
     )
-    ctas_db.add_event(store.db, cta_id, account_id, day, at, "closed", f"closed: {reason}")
+    ctas_db.add_event(
+        store.db, cta_id, account_id, day, at, "closed", f"closed: {reason}", {"reason": reason}
+    )
 
 
 # -- generate --------------------------------------------------------------------------------
@@ -451,9 +454,27 @@ def generate(
         warnings.append(
             "some conditions could not be evaluated and count as false: " + "; ".join(plan.errors)
         )
+    warnings += _owner_warnings(plan, {p.name: p.owner for p in pbs})
     if not dry_run:
         apply(store, plan, now)
     return Generated(plan, not dry_run, scored, warnings)
+
+
+def _owner_warnings(plan: Plan, owner_field: dict[str, str]) -> list[str]:
+    """A warning per owner field for the CTAs opened or updated without an owner."""
+    unowned: dict[str, list[str]] = {}
+    for i in plan.items:
+        if i.action in ("open", "update") and not (i.owner or "").strip():
+            unowned.setdefault(owner_field.get(i.playbook, "csm"), []).append(i.account_id)
+    out = []
+    for name, accounts in sorted(unowned.items()):
+        shown = ", ".join(sorted(set(accounts))[:5]) + (", ..." if len(set(accounts)) > 5 else "")
+        n = len(accounts)
+        out.append(
+            f"{n} CTA{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no owner: "
+            f"the account has no {name} ({shown}); fill in {name} in the accounts export"
+        )
+    return out
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -470,6 +491,13 @@ def _choice(option: str, value: str | None, choices: Sequence[str]) -> str | Non
     return value.strip().lower()
 
 
+_PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _same(a: str | None, b: str) -> bool:
+    return (a or "").strip().casefold() == b.strip().casefold()
+
+
 def list_ctas(
     store: Store,
     as_of: date,
@@ -481,21 +509,77 @@ def list_ctas(
     overdue: bool = False,
     account_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """CTAs with their status on ``as_of`` (a snooze ended by then is open), as dicts of
-    LIST_COLUMNS, by due date. ``csm`` matches the CTA's owner; filters match in any case;
-    ``overdue`` keeps open CTAs due before ``as_of``."""
+    """The CTAs as they were on ``as_of``, as dicts of LIST_COLUMNS, by due date.
+
+    A CTA opened after ``as_of`` is left out; the others have the status, reason, owner,
+    due date, closing and open tasks they had on that day (read back from their events; a
+    snooze ended by then is open). ``csm`` matches the CTA's owner; filters match in any case
+    (Unicode too); ``overdue`` keeps open CTAs due before ``as_of``.
+    """
     from cstool.playbooks import PRIORITIES, TYPES
 
-    return ctas_db.listing(
-        store.db,
-        as_of,
-        owner=csm.strip() if csm else None,
-        status=_choice("--status", status, STATUSES),
-        type=_choice("--type", type, TYPES),
-        priority=_choice("--priority", priority, PRIORITIES),
-        overdue=overdue,
-        account_id=account_id,
-    )
+    status = _choice("--status", status, STATUSES)
+    type = _choice("--type", type, TYPES)
+    priority = _choice("--priority", priority, PRIORITIES)
+    history: dict[int, list[dict[str, Any]]] = {}
+    for e in ctas_db.events_of_ctas_changed_after(store.db, as_of):
+        history.setdefault(e["cta_id"], []).append(e)
+    day = as_of.isoformat()
+    out = []
+    for row in ctas_db.listing(store.db, as_of, account_id=account_id):
+        if row["opened_on"] > day:
+            continue
+        if row["cta_id"] in history:
+            row = _as_on(row, history[row["cta_id"]], as_of)
+        if (
+            (csm is None or _same(row["owner"], csm))
+            and (status is None or row["status"] == status)
+            and (type is None or _same(row["type"], type))
+            and (priority is None or _same(row["priority"], priority))
+            and (not overdue or (row["status"] == "open" and row["due_on"] < day))
+        ):
+            out.append(row)
+    out.sort(key=lambda r: (r["due_on"], _PRIORITY_RANK.get(r["priority"], 4), r["cta_id"]))
+    return out
+
+
+def _as_on(row: dict[str, Any], events: Sequence[dict[str, Any]], as_of: date) -> dict[str, Any]:
+    """``row`` (a CTA as it stands) as it was on ``as_of``, from its events: the status and
+    closing replayed up to that day, the fields changed since put back to what they were."""
+    day = as_of.isoformat()
+    state: dict[str, Any] = {
+        "status": "open",
+        "snoozed_until": None,
+        "closed_on": None,
+        "close_reason": None,
+    }
+    later: list[dict[str, Any]] = []
+    for e in events:
+        data = e["data"] or {}
+        if e["date"] > day:
+            later.append(e)
+        elif e["kind"] == "snoozed":
+            state.update(status="snoozed", snoozed_until=data.get("until"))
+        elif e["kind"] == "updated" and "status" in data:
+            state.update(status=data["status"][1], snoozed_until=None)
+        elif e["kind"] == "closed":
+            reason = data.get("reason") or e["text"].removeprefix("closed: ")
+            state.update(status="closed", closed_on=e["date"], close_reason=reason)
+    out = {**row, **state}
+    for e in reversed(later):
+        data = e["data"] or {}
+        if e["kind"] == "updated":
+            for name in ("reason", "priority", "type", "owner"):
+                if name in data:
+                    out[name] = data[name][0]
+        elif e["kind"] == "due_moved":
+            out["due_on"] = data.get("from", out["due_on"])
+        elif e["kind"] == "task_done":
+            out["tasks_open"] += 1
+    until = out["snoozed_until"]
+    if out["status"] == "snoozed" and until is not None and until <= day:
+        out["status"] = "open"
+    return out
 
 
 @dataclass(frozen=True)
@@ -535,16 +619,20 @@ def _status_on(cta: dict[str, Any], as_of: date) -> str:
 
 
 def show(store: Store, cta_id: int, as_of: date) -> CtaDetail:
-    """One CTA in full: fields, tasks and events (NotFoundError for an unknown id)."""
+    """One CTA in full: fields, tasks and events (NotFoundError for an unknown id), with its
+    status on ``as_of``."""
     from cstool.store import exports as exports_db
 
     cta = get(store, cta_id)
+    events = ctas_db.events(store.db, cta_id)
     return CtaDetail(
         cta,
         exports_db.account_name(store.db, cta["account_id"]),
-        _status_on(cta, as_of),
+        _as_on({**cta, "tasks_open": 0}, events, as_of)["status"]
+        if any(e["date"] > as_of.isoformat() for e in events)
+        else _status_on(cta, as_of),
         ctas_db.tasks(store.db, cta_id),
-        ctas_db.events(store.db, cta_id),
+        events,
     )
 
 
@@ -605,10 +693,19 @@ def move_due(
     store: Store, calendar: Calendar, cta_id: int, due: date, *, as_of: date, now: datetime
 ) -> DueMove:
     """Set a CTA's due date (rolled forward to a business day) and move its open tasks by the
-    same number of business days."""
+    same number of business days. A date before the CTA was opened, or before ``as_of``, is
+    refused."""
     new = calendar.roll_forward(due)
     with store.transaction():
         cta = _open_cta(store, cta_id)
+        opened = date.fromisoformat(cta["opened_on"])
+        if due < opened or due < as_of:
+            earliest = max(opened, as_of)
+            why = f"CTA {cta_id} was opened on {opened}" if due < opened else f"it is {as_of}"
+            raise InputError(
+                f"{due} is before {earliest}: {why}",
+                hint=f"give a due date on or after {earliest}",
+            )
         old = date.fromisoformat(cta["due_on"])
         shift = calendar.between(old, new)
         moved = []
@@ -667,14 +764,51 @@ def _at(now: datetime) -> str:
 
 @dataclass(frozen=True)
 class AssistResult:
-    """The drafts written for a task's email assist, and the recipients skipped with why."""
+    """The drafts written for a task's email assist, and the recipients skipped with why.
+
+    ``as_of`` is the date of the numbers in the drafts; ``warnings`` say what may be off
+    (a date after the latest usage, a CSM without an address under ``csms:``).
+    """
 
     written: list[Path]
     skipped: list[tuple[str, str]]  # (user_id, reason)
+    as_of: date | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def assist_date(store: Store, cta: dict[str, Any]) -> date:
+    """The default date of a CTA's email assist: the latest adoption snapshot (the date
+    ``cta generate`` works on), or the day the CTA was opened when that is later."""
+    from cstool.store import adoption as snapshots_db
+
+    opened = date.fromisoformat(cta["opened_on"])
+    latest = snapshots_db.snapshot_on_or_before(store.db, "9999-12-31")
+    return max(opened, date.fromisoformat(latest)) if latest else opened
+
+
+def _task_rule(
+    ws: Workspace, store: Store, cta: dict[str, Any], n: int, assist: str
+) -> Condition | None:
+    """The ``recipients`` condition of the playbook task behind task ``n`` of ``cta``
+    (None when the CTA is not a playbook's, or the task no longer has one)."""
+    from cstool import playbooks
+    from cstool.context import account_catalogue
+
+    if cta["source"] != ctas_db.PLAYBOOK:
+        return None
+    for d in playbooks.load(ws, account_catalogue(store)):
+        if d.model.name == cta["playbook"]:
+            tasks = d.model.tasks
+            if n <= len(tasks) and tasks[n - 1].email_assist == assist:
+                return tasks[n - 1].recipients_condition
+    return None
 
 
 def _recipients(
-    users: list[dict[str, Any]], account_id: str, to: Sequence[str] | None
+    users: list[dict[str, Any]],
+    account_id: str,
+    to: Sequence[str] | None,
+    rule: Condition | None = None,
 ) -> list[dict[str, Any]]:
     if to:
         by_id = {u["user_id"]: u for u in users}
@@ -685,6 +819,15 @@ def _recipients(
                 hint="give the user_id of one of the account's contacts",
             )
         return [by_id[u] for u in dict.fromkeys(to)]
+    if rule is not None:
+        chosen = sorted((u for u in users if rule.holds(u)), key=lambda u: u["user_id"])
+        if not chosen:
+            raise InputError(
+                f"no user of account {account_id} matches the task's recipients: "
+                + " ".join(rule.source.split()),
+                hint="pass --user USER_ID to write for a chosen contact",
+            )
+        return chosen
     rank = {r: i for i, r in enumerate(CONTACT_ROLES)}
     chosen = sorted(
         (u for u in users if u["role"] in rank), key=lambda u: (rank[u["role"]], u["user_id"])
@@ -698,22 +841,26 @@ def write_assist(
     cta_id: int,
     n: int,
     *,
-    as_of: date,
+    as_of: date | None,
     now: datetime,
     to: Sequence[str] | None = None,
     force: bool = False,
 ) -> AssistResult:
     """Render task ``n``'s email assist for the account's contacts into ``outbox/assist/``.
 
-    The recipients are ``to`` (user ids of the account), else the account's Executive
-    Sponsors and Admins, else every user with an email. Each draft is an ``.eml`` marked
+    The numbers are those of ``as_of`` (default: :func:`assist_date`); a date after the
+    latest usage is a warning, as in ``score``. The recipients are ``to`` (user ids of the
+    account), else the users for whom the playbook task's ``recipients:`` condition holds
+    (none is an error), else the account's Executive Sponsors and Admins, else every user
+    with an email. Each draft is an ``.eml`` marked
     unsent (``X-Unsent: 1``, which mail programs open as a draft to edit), from the CSM (or
     the sender in ``cstool.yaml``), named ``cta-ID-task-N-K.eml`` from ids alone, written
     atomically. A draft already there is kept unless ``force``. Everything is rendered
     before anything is written.
     """
-    from cstool import context, mail
+    from cstool import adoption, context, mail
     from cstool.playbooks import assist_context, email_templates
+    from cstool.store import nps as nps_db
 
     config = ws.resolved.config
     cta = get(store, cta_id)
@@ -722,6 +869,15 @@ def write_assist(
         raise InputError(
             f"task {n} of CTA {cta_id} has no email assist",
             hint="`cstool cta show` marks the tasks that have one",
+        )
+    warnings: list[str] = []
+    as_of = as_of or assist_date(store, cta)
+    span = adoption.data_span(store)
+    if span is not None and as_of > span[1]:
+        days = (as_of - span[1]).days
+        warnings.append(
+            f"{as_of} is {days} day{'s' if days != 1 else ''} after the latest usage loaded "
+            f"({span[1]}); activity since then is not counted in the drafts"
         )
     account_id = cta["account_id"]
     b = context.book(store, ws.resolved, as_of)
@@ -732,11 +888,23 @@ def write_assist(
             hint="email assists are written for the contacts of an active account",
         )
     users = context.users(store, config, b.as_of, [account_id])
-    recipients = _recipients(users, account_id, to)
+    answers = nps_db.latest_user_scores(store.db, account_id, b.as_of)
+    for u in users:
+        score, day = answers.get(u["user_id"], (None, None))
+        u["user_nps"] = score
+        u["user_nps_days"] = (b.as_of - date.fromisoformat(day)).days if day else None
+    rule = None if to else _task_rule(ws, store, cta, n, task["email_assist"])
+    recipients = _recipients(users, account_id, to, rule)
     facts = context.adoption_facts(store, config, b.as_of, [account_id]).get(account_id)
     template = email_templates(ws).get(task["email_assist"])
     csm = context.csm_context(config, variables.get("csm"))
     sender = (csm["name"] or config.sender.name, csm["email"] or config.sender.email)
+    if csm["email"] is None:
+        who = f"the CSM {csm['name']!r} is not listed" if csm["name"] else "the account has no CSM"
+        warnings.append(
+            f"{who} with an email under csms: in cstool.yaml, so the drafts are from the "
+            f"sender address {sender[1]}"
+        )
     folder = ws.root.joinpath(*ASSIST_FOLDER)
     drafts: list[tuple[Path, bytes]] = []
     skipped: list[tuple[str, str]] = []
@@ -771,7 +939,7 @@ def write_assist(
         drafts.append((path, message))
     if drafts:
         _write_atomically(folder, drafts)
-    return AssistResult([p for p, _ in drafts], skipped)
+    return AssistResult([p for p, _ in drafts], skipped, b.as_of, warnings)
 
 
 def _write_atomically(folder: Path, files: Sequence[tuple[Path, bytes]]) -> None:

@@ -21,17 +21,31 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cstool import yamlfile
-from cstool.conditions import ACCOUNT_VARIABLES, Catalogue, Condition, ConditionError
+from cstool.conditions import (
+    ACCOUNT_VARIABLES,
+    TASK_RECIPIENT_VARIABLES,
+    Catalogue,
+    Condition,
+    ConditionError,
+)
 from cstool.errors import InputError, Location, NotFoundError, Problem
-from cstool.yamlfile import Definition, KeyProblem
+from cstool.yamlfile import Definition, KeyProblem, KeyProblems
 
 if TYPE_CHECKING:
     from cstool.config import Config
@@ -58,6 +72,31 @@ class Task(BaseModel):
     email_assist: str | None = Field(
         default=None, description="An email template in email_templates/ for this task"
     )
+    recipients: str | None = Field(
+        default=None,
+        description="Who gets the email assist: a condition on the account's users "
+        "(default: the Executive Sponsors and Admins)",
+    )
+
+    _recipients: Condition | None = PrivateAttr(default=None)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients_condition(cls, v: str | None) -> str | None:
+        if v is not None:
+            TASK_RECIPIENT_VARIABLES.compile(v)
+        return v
+
+    @model_validator(mode="after")
+    def _compile_recipients(self) -> Task:
+        if self.recipients is not None:
+            self._recipients = TASK_RECIPIENT_VARIABLES.compile(self.recipients)
+        return self
+
+    @property
+    def recipients_condition(self) -> Condition | None:
+        """The compiled ``recipients`` (None when not given)."""
+        return self._recipients
 
 
 class Playbook(BaseModel):
@@ -81,47 +120,83 @@ class Playbook(BaseModel):
     _conditions: dict[str, Condition] = PrivateAttr(default_factory=dict)
     _reason: TextTemplate | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _compile(self, info: ValidationInfo) -> Playbook:
-        context = info.context or {}
-        catalogue: Catalogue = context.get("catalogue", ACCOUNT_VARIABLES)
-        templates: EmailTemplates | None = context.get("templates")
-        for key in CONDITION_KEYS:
-            source = getattr(self, key)
-            if source is None:
-                continue
+    # Each key is checked by its own field validator, so that pydantic reports every problem
+    # of a file at once; what compiles is kept in the validation context and reused below.
+    @field_validator(*CONDITION_KEYS)
+    @classmethod
+    def _condition(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None:
             try:
-                self._conditions[key] = catalogue.compile(source)
+                compiled = _catalogue(info).compile(v)
             except ConditionError as e:
-                raise KeyProblem((key,), e.message, e.hint) from None
-        self._reason = _compile_reason(self.reason, catalogue)
-        owner = catalogue.get(self.owner)
+                raise KeyProblem((), e.message, e.hint) from None
+            _compiled(info)[(info.field_name, v)] = compiled
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_template(cls, v: str, info: ValidationInfo) -> str:
+        _compiled(info)[("reason", v)] = _compile_reason(v, _catalogue(info))
+        return v
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_field(cls, v: str, info: ValidationInfo) -> str:
+        catalogue = _catalogue(info)
+        owner = catalogue.get(v)
         if owner is None or owner.group not in OWNER_GROUPS:
-            fields = [v.name for v in catalogue if v.group in OWNER_GROUPS]
-            close = difflib.get_close_matches(self.owner, fields, n=1)
+            fields = [x.name for x in catalogue if x.group in OWNER_GROUPS]
+            close = difflib.get_close_matches(v, fields, n=1)
             raise KeyProblem(
-                ("owner",),
-                f"{self.owner!r} is not a field of the accounts export",
+                (),
+                f"{v!r} is not a field of the accounts export",
                 (f"did you mean {close[0]}? " if close else "")
                 + "owner names the account field that holds the CTA's owner, e.g. csm",
             )
-        for i, task in enumerate(self.tasks):
-            if task.due_in > self.due_in:
-                raise KeyProblem(
-                    ("tasks", i, "due_in"),
-                    f"the task is due after its CTA (due_in {self.due_in})",
-                    "make the task due on or before the CTA's due_in",
+        return v
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_checks(cls, v: list[Task], info: ValidationInfo) -> list[Task]:
+        templates: EmailTemplates | None = (info.context or {}).get("templates")
+        due_in = info.data.get("due_in")
+        problems: list[KeyProblem] = []
+        for i, task in enumerate(v):
+            if due_in is not None and task.due_in > due_in:
+                problems.append(
+                    KeyProblem(
+                        (i, "due_in"),
+                        f"the task is due after its CTA (due_in {due_in})",
+                        "make the task due on or before the CTA's due_in",
+                    )
                 )
             assist = task.email_assist
             if assist is not None and templates is not None and not templates.exists(assist):
                 close = difflib.get_close_matches(assist, templates.names(), n=1)
-                raise KeyProblem(
-                    ("tasks", i, "email_assist"),
-                    f"no email template {assist!r} in {templates.display}/",
-                    (f"did you mean {close[0]}? " if close else "")
-                    + f"an email assist is a folder in {templates.display}/ with "
-                    "subject.j2 and a body",
+                problems.append(
+                    KeyProblem(
+                        (i, "email_assist"),
+                        f"no email template {assist!r} in {templates.display}/",
+                        (f"did you mean {close[0]}? " if close else "")
+                        + f"an email assist is a folder in {templates.display}/ with "
+                        "subject.j2 and a body",
+                    )
                 )
+        if problems:
+            raise KeyProblems(problems)
+        return v
+
+    @model_validator(mode="after")
+    def _compile(self, info: ValidationInfo) -> Playbook:
+        compiled = _compiled(info)
+        catalogue = _catalogue(info)
+        for key in CONDITION_KEYS:
+            source = getattr(self, key)
+            if source is not None:
+                found = compiled.get((key, source))
+                self._conditions[key] = found if found is not None else catalogue.compile(source)
+        reason = compiled.get(("reason", self.reason))
+        self._reason = reason if reason is not None else _compile_reason(self.reason, catalogue)
         return self
 
     # -- compiled parts ------------------------------------------------------------------------
@@ -139,17 +214,29 @@ class Playbook(BaseModel):
         return self._reason.render(variables, recipient=account_id)
 
 
+def _catalogue(info: ValidationInfo) -> Catalogue:
+    catalogue: Catalogue = (info.context or {}).get("catalogue", ACCOUNT_VARIABLES)
+    return catalogue
+
+
+def _compiled(info: ValidationInfo) -> dict[tuple[str | None, str], Any]:
+    """Where the field validators leave what they compiled (in the validation context)."""
+    context = info.context if isinstance(info.context, dict) else {}
+    cache: dict[tuple[str | None, str], Any] = context.setdefault("_compiled", {})
+    return cache
+
+
 def _compile_reason(source: str, catalogue: Catalogue) -> TextTemplate:
     from cstool.templating import compile_text
 
     try:
         template = compile_text(source)
     except InputError as e:
-        raise KeyProblem(("reason",), e.message, e.hint or "fix the template") from None
+        raise KeyProblem((), e.message, e.hint or "fix the template") from None
     try:
         catalogue.check_names(template.variables)
     except ConditionError as e:
-        raise KeyProblem(("reason",), e.message, e.hint) from None
+        raise KeyProblem((), e.message, e.hint) from None
     return template
 
 
@@ -205,10 +292,12 @@ def find(definitions: list[Definition[Playbook]], name: str) -> Definition[Playb
 
 @dataclass(frozen=True)
 class Validation:
-    """What ``playbooks validate`` checked."""
+    """What ``playbooks validate`` checked, and what it warns about (``file: line N:
+    key: message``, e.g. a reason that prints ``None`` for the sparse sample account)."""
 
     playbooks: list[Definition[Playbook]]
     assists: int  # email assists rendered (each for a full and a sparse sample account)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _load_each(
@@ -255,21 +344,26 @@ def validate(ws: Workspace, store: Store) -> Validation:
     workspace's variables, its owner is an account field, and its reason and email assists
     render for a full and a sparse sample account (StrictUndefined).
 
-    Every problem found is listed; the first is the error's message.
+    Every problem of every file is listed once, in file order (``file: line N: key.path:
+    message``); one problem is the error's own message, several are summed up in it. A
+    reason that prints ``None`` for the sparse sample account is a warning.
     """
+    import re
+
     from cstool.context import account_catalogue
 
     catalogue = account_catalogue(store)
     templates = email_templates(ws)
     loaded, errors = _load_each(ws, catalogue, templates)
     assists = 0
+    warnings: list[str] = []
     config = ws.resolved.config
     for item in loaded:
         pb = item.model
         for sparse in (False, True):
             variables = sample_variables(catalogue, sparse=sparse)
             try:
-                pb.render_reason(variables)
+                text = pb.render_reason(variables)
             except InputError as e:
                 errors.append(
                     InputError(
@@ -277,6 +371,12 @@ def validate(ws: Workspace, store: Store) -> Validation:
                         location=item.location("reason"),
                         hint=e.hint,
                     )
+                )
+                continue
+            if sparse and re.search(r"\bNone\b", text):
+                warnings.append(
+                    f"{item.location('reason')}: reason: prints None for an account without "
+                    f"some values: {text!r} (write {{{{ value }}}} alone, which prints n/a)"
                 )
         for i, task in enumerate(pb.tasks):
             if task.email_assist is None:
@@ -299,17 +399,68 @@ def validate(ws: Workspace, store: Store) -> Validation:
                     break
             assists += 1
     if errors:
-        problems = [Problem(e.location or Location(FOLDER), e.message) for e in errors]
-        first = errors[0]
-        raise InputError(
-            first.message
-            if len(errors) == 1
-            else f"{len(errors)} problems in {FOLDER}/: {first.message}",
-            location=first.location,
-            hint=first.hint,
-            problems=problems if len(problems) > 1 else None,
-        )
-    return Validation(loaded, assists)
+        raise _all_problems(errors)
+    warnings += _case_warnings(store, catalogue, loaded)
+    return Validation(loaded, assists, warnings)
+
+
+def _case_warnings(
+    store: Store, catalogue: Catalogue, loaded: list[Definition[Playbook]]
+) -> list[str]:
+    """Conditions comparing a text field (lifecycle_stage, segment, an attribute...) with a
+    quoted value the accounts hold only in another case: text comparisons are exact."""
+    import json
+
+    from cstool.conditions import compared_values
+    from cstool.store import exports as exports_db
+
+    texts = {v.name for v in catalogue if v.group in OWNER_GROUPS and v.type == "text"}
+    found = [
+        (item, key, name, value)
+        for item in loaded
+        for key in CONDITION_KEYS
+        if getattr(item.model, key) is not None
+        for name, value in compared_values(getattr(item.model, key))
+        if name in texts and isinstance(value, str)
+    ]
+    if not found:
+        return []
+    columns = exports_db.ACCOUNT_COLUMNS
+    known: dict[str, set[str]] = {}
+    for row in exports_db.account_rows(store.db):
+        values = {**json.loads(row[-1] or "{}"), **dict(zip(columns, row, strict=False))}
+        for name, v in values.items():
+            if isinstance(v, str) and v:
+                known.setdefault(name, set()).add(v)
+    out = []
+    for item, key, name, value in found:
+        held = known.get(name, set())
+        other = sorted(v for v in held if v.casefold() == value.casefold() and v != value)
+        if value not in held and other:
+            out.append(
+                f"{item.location(key)}: {key}: {name} is never {value!r} in the accounts, "
+                f"only {other[0]!r} (text comparisons are case-sensitive)"
+            )
+    return out
+
+
+def _all_problems(errors: list[InputError]) -> InputError:
+    """One error listing every problem of ``errors`` once (an error that lists problems of
+    its own, such as a file's validation, gives each of them)."""
+    problems: list[Problem] = []
+    for e in errors:
+        for p in e.problems or [Problem(e.location or Location(FOLDER), e.message)]:
+            if p not in problems:
+                problems.append(p)
+    if len(problems) == 1:
+        e = errors[0]
+        return InputError(e.message, location=e.location, hint=e.hint)
+    files = len({p.location.file for p in problems})
+    return InputError(
+        f"{len(problems)} problems in {files} file{'s' if files != 1 else ''} of {FOLDER}/:",
+        hint="fix each problem listed, then run `cstool playbooks validate` again",
+        problems=problems,
+    )
 
 
 # -- sample values -----------------------------------------------------------------------------

@@ -18,7 +18,9 @@ starting with ``_`` hold layouts. Each email is compiled once and cached
 (:meth:`EmailTemplates.get`); rendering many recipients reuses it.
 
 **One-line text templates** (a CTA's ``reason``) are compiled once with :func:`compile_text`
-and rendered with :meth:`TextTemplate.render`, or in one go with :func:`render_text`.
+and rendered with :meth:`TextTemplate.render`, or in one go with :func:`render_text`. In them
+a missing value (None) prints as ``n/a`` (:data:`MISSING_TEXT`), never ``None``; an email's
+templates get no such default and guard each value that can be missing.
 
 Errors are :class:`~cstool.errors.InputError` naming the template file, the line, what is
 wrong and, when given, the recipient:
@@ -105,28 +107,40 @@ def _environment_class() -> type[ImmutableSandboxedEnvironment]:
     return Sandbox
 
 
-def environment(loader: BaseLoader | None = None) -> ImmutableSandboxedEnvironment:
+def environment(
+    loader: BaseLoader | None = None, *, missing: str | None = None
+) -> ImmutableSandboxedEnvironment:
     """A new sandboxed environment with the house settings, reading templates from ``loader``.
 
     Immutable sandbox, StrictUndefined and autoescape for ``*.html.j2`` only. Whitespace is
     Jinja's default: a line break after a tag is kept, and ``{%-`` / ``-%}`` trim on purpose,
     which is how the shipped templates and layouts are written (``trim_blocks`` would join the
-    lines of their text parts, e.g. a list's items or the footer's).
+    lines of their text parts, e.g. a list's items or the footer's). With ``missing``, a
+    ``{{ value }}`` that is None prints that text instead of ``None``.
     """
     from jinja2 import StrictUndefined
 
+    options: dict[str, Any] = {}
+    if missing is not None:
+        options["finalize"] = lambda value: missing if value is None else value
     return _environment_class()(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=_autoescape,
         auto_reload=False,
+        **options,
     )
+
+
+MISSING_TEXT = "n/a"
+"""How a one-line text template (a CTA's reason) prints a missing value (None)."""
 
 
 @functools.cache
 def _text_environment() -> ImmutableSandboxedEnvironment:
-    """The environment of one-line text templates (no loader, no autoescape)."""
-    return environment()
+    """The environment of one-line text templates (no loader, no autoescape); a missing value
+    prints as MISSING_TEXT. Emails have no such default: their templates guard each value."""
+    return environment(missing=MISSING_TEXT)
 
 
 def _render(template: Template, globals: Mapping[str, Any], context: Mapping[str, Any]) -> str:

@@ -11,12 +11,12 @@ accounts, ARR and open CTAs per tier.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from cstool.conditions import ACCOUNT_VARIABLES, TOUCH_TIERS, Catalogue, Condition, ConditionError
-from cstool.errors import InputError, Location
+from cstool.errors import InputError, Location, UsageError
 
 if TYPE_CHECKING:
     from cstool.config import ResolvedConfig
@@ -166,6 +166,7 @@ class TierReport:
     book: list[BookRow]
     totals: dict[str, int]  # accounts per tier
     rules: list[str]  # the rules as people read them, then "default: TIER"
+    warnings: list[str] = field(default_factory=list)
 
 
 def _same(a: str | None, b: str) -> bool:
@@ -179,8 +180,8 @@ def report(b: Book, *, csm: str | None = None, tier: str | None = None) -> TierR
     CSM order then high, low, tech; an account without a CSM is under None.
     """
     if tier is not None and tier.strip().lower() not in TOUCH_TIERS:
-        raise InputError(
-            f"{tier!r} is not a touch tier", hint=f"use one of {', '.join(TOUCH_TIERS)}"
+        raise UsageError(
+            f"--tier {tier!r} is not a touch tier", hint=f"use one of {', '.join(TOUCH_TIERS)}"
         )
     rows = [
         AccountTier(
@@ -223,4 +224,10 @@ def report(b: Book, *, csm: str | None = None, tier: str | None = None) -> TierR
     rules = [r.describe(i) for i, r in enumerate(b.tiers.rules)]
     rules = [f"{text} -> {r.tier}" for text, r in zip(rules, b.tiers.rules, strict=True)]
     rules.append(f"{DEFAULT_RULE} -> {b.tiers.default}")
-    return TierReport(b.as_of, b.snapshot, rows, book_rows, totals, rules)
+    warnings = []
+    if b.snapshot is None:
+        warnings.append(
+            f"there is no adoption snapshot on or before {b.as_of}, so every band is missing "
+            "and rules that compare bands do not hold (run `cstool score --as-of` for that date)"
+        )
+    return TierReport(b.as_of, b.snapshot, rows, book_rows, totals, rules, warnings)

@@ -48,6 +48,44 @@ class KeyProblem(ValueError):
         self.hint = hint
 
 
+class KeyProblems(ValueError):
+    """Several :class:`KeyProblem` s found by one field validator (e.g. one per list item),
+    each reported on its own."""
+
+    def __init__(self, problems: Sequence[KeyProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+
+class _BadDate(yaml.constructor.ConstructorError):
+    """A value written like a date that is no date (2026-13-01): located by key path."""
+
+
+def _key_path(text: str, index: int) -> KeyPath | None:
+    """The key path of the value that starts at character ``index`` of YAML ``text``."""
+
+    def walk(node: yaml.Node, path: KeyPath) -> KeyPath | None:
+        if node.start_mark.index == index and isinstance(node, yaml.ScalarNode):
+            return path
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                found = walk(v, (*path, k.value if isinstance(k, yaml.ScalarNode) else "?"))
+                if found is not None:
+                    return found
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                found = walk(v, (*path, i))
+                if found is not None:
+                    return found
+        return None
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    return walk(root, ()) if root is not None else None
+
+
 class _StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses repeated keys and explicit tags."""
 
@@ -67,7 +105,7 @@ class _StrictLoader(yaml.SafeLoader):
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError as e:
-            raise yaml.constructor.ConstructorError(
+            raise _BadDate(
                 None, None, f"{node.value} is not a valid date ({e})", node.start_mark
             ) from None
 
@@ -130,6 +168,16 @@ def parse(text: str, name: str) -> Any:
             f"not valid YAML: the control character U+{code:04X} is not allowed",
             location=Location(name, line=line),
             hint="remove control characters from the file",
+        ) from None
+    except _BadDate as e:
+        mark = e.problem_mark
+        path = _key_path(text, mark.index) if mark else None
+        dotted = ".".join(str(p) for p in path) + ": " if path else ""
+        raise InputError(
+            f"{dotted}{e.problem}",
+            location=Location(name, line=mark.line + 1 if mark else None),
+            hint="write a real date as YYYY-MM-DD (month 01-12, a day that month has), "
+            "or quote the value if it is not meant as a date",
         ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
@@ -276,6 +324,10 @@ def explain(error: ValidationError, data: Any, model: type[BaseModel]) -> list[I
             issues.append(Issue(path, "unknown key", "unknown_key", close[0] if close else None))
         elif kind == "missing":
             issues.append(Issue(loc, "required key is missing", "missing_key"))
+        elif isinstance(cause, KeyProblems):
+            for p in cause.problems:
+                path = _present_path(data, loc) + tuple(p.path)
+                issues.append(Issue(path, p.message, "bad_value", p.hint))
         elif isinstance(cause, ValueError) and hasattr(cause, "hint"):
             below = tuple(getattr(cause, "path", ()))
             message = str(getattr(cause, "message", cause))

@@ -24,11 +24,14 @@ from cta_data import (
     snapshot,
     write_accounts,
     write_nps,
+    write_usage,
     write_users,
 )
+from loading import load
 from typer.testing import Result
 
-from cstool import busdays, ctas, timeline
+from cstool import busdays, ctas, playbooks, timeline
+from cstool.context import account_catalogue
 from cstool.errors import InputError, NotFoundError
 from cstool.store import ctas as ctas_db
 from cstool.workspace import Workspace
@@ -290,7 +293,7 @@ def test_cooldown_holds_a_closed_cta_shut_until_its_last_day(
     (item,) = [i for i in plan.items if i.account_id == "RENEW"]
     assert item.action == action
     if action == "held":
-        assert item.note == "cooling down until 2026-12-27 (closed on 2026-11-27)"
+        assert item.note == "cooling down; may reopen on 2026-12-27 (closed on 2026-11-27)"
 
 
 def test_a_manual_close_also_cools_down(company: Workspace) -> None:
@@ -435,8 +438,8 @@ def test_actions_on_a_closed_or_unknown_cta_are_refused(company: Workspace) -> N
 # -- the commands ------------------------------------------------------------------------------
 
 
-def run(cli: Cli, ws: Workspace, *args: str) -> Result:
-    return cli("--workspace", str(ws.root), *args)
+def run(cli: Cli, ws: Workspace, *args: str, **kw: Any) -> Result:
+    return cli("--workspace", str(ws.root), *args, **kw)
 
 
 def test_cta_generate_cli(company: Workspace, cli: Cli) -> None:
@@ -620,3 +623,210 @@ def test_assist_file_names_come_from_ids_only(with_users: Workspace) -> None:
     (path,) = result.written
     assert path.parent == with_users.root / "outbox" / "assist"
     assert re.fullmatch(r"cta-\d+-task-1-1\.eml", path.name)
+
+
+# -- fixes from a new user's trial ---------------------------------------------------------
+
+
+def test_cta_list_as_of_shows_each_cta_as_it_was_that_day(company: Workspace, cli: Cli) -> None:
+    """A CTA opened after the date is left out; the status, closing, reason, due date and
+    open tasks are those of that day, read back from the events."""
+    generate(company)
+    renew = open_ctas(company)[("RENEW", "renewal-at-risk")]["cta_id"]
+    sit = open_ctas(company)[("SIT", "sit-along")]["cta_id"]
+    calendar = busdays.Calendar.from_config(company.resolved.config)
+    move_on(company)
+    generate(company, D2)  # closes RENEW's CTA, updates DETRACT's reason
+    with company.open_store(write=True) as store:
+        ctas.snooze(store, sit, D2 + timedelta(days=7), "Away", as_of=D2, now=NOW)
+        ctas.finish_task(store, sit, 1, as_of=D2, now=NOW)
+        ctas.move_due(store, calendar, sit, date(2026, 12, 11), as_of=D2, now=NOW)
+    with company.open_store() as store:
+        before = ctas.list_ctas(store, D - timedelta(days=1))
+        on_d = {c["cta_id"]: c for c in ctas.list_ctas(store, D)}
+        on_d2 = {c["cta_id"]: c for c in ctas.list_ctas(store, D2)}
+        closed_on_d = ctas.list_ctas(store, D, status="closed")
+    assert before == []
+    assert len(on_d) == 15 and closed_on_d == []
+    assert (on_d[renew]["status"], on_d[renew]["closed_on"], on_d[renew]["close_reason"]) == (
+        "open",
+        None,
+        None,
+    )
+    assert on_d2[renew]["status"] == "closed" and on_d2[renew]["closed_on"] == "2026-11-27"
+    assert on_d2[renew]["close_reason"].startswith("close_when holds")
+    detract = next(c for c in on_d.values() if c["account_id"] == "DETRACT")
+    assert detract["reason"] == "NPS 6 given 30 days ago"
+    assert on_d2[detract["cta_id"]]["reason"] == "NPS 6 given 37 days ago"
+    assert (on_d[sit]["status"], on_d[sit]["due_on"], on_d[sit]["tasks_open"]) == (
+        "open",
+        "2026-12-04",
+        3,
+    )
+    assert (on_d2[sit]["status"], on_d2[sit]["due_on"], on_d2[sit]["tasks_open"]) == (
+        "snoozed",
+        "2026-12-11",
+        2,
+    )
+    result = run(cli, company, "cta", "list", "--as-of", "2026-11-20", "-f", "json")
+    listed = {r["cta_id"]: r for r in json.loads(result.stdout)}
+    assert listed[renew]["status"] == "open" and listed[renew]["closed_on"] is None
+    early = run(cli, company, "cta", "list", "--as-of", "2026-11-19")
+    assert early.exit_code == 0 and "No CTAs match" in early.stderr
+
+
+def test_csm_filter_matches_any_case_beyond_ascii(ws: Workspace, cli: Cli) -> None:
+    """--csm "TOMÁS HERRERA" finds Tomás Herrera's CTAs (casefold, not ASCII lower)."""
+    write_accounts(ws, [account("T1", csm="Tomás Herrera"), account("P1")])
+    snapshot(ws, D, {"T1": {"depth": R}, "P1": {"depth": R}})
+    snapshot(ws, WEEK_BEFORE, {"T1": {"depth": L}, "P1": {"depth": L}})
+    generate(ws)
+    result = run(cli, ws, "cta", "list", "--csm", "TOMÁS HERRERA", "--as-of", "2026-11-20",
+                 "-f", "csv")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and {r["account_id"] for r in rows} == {"T1"}
+    assert {r["owner"] for r in rows} == {"Tomás Herrera"}
+
+
+def test_a_due_date_before_the_opening_or_the_as_of_date_is_refused(
+    company: Workspace, cli: Cli, db_snapshot: Callable[[Path], str]
+) -> None:
+    """cta due to a day before the CTA was opened, or before --as-of: exit 1, nothing moved."""
+    generate(company)
+    cta_id = str(open_ctas(company)[("RENEW", "renewal-at-risk")]["cta_id"])
+    before = db_snapshot(company.db_path)
+    early = run(cli, company, "cta", "due", cta_id, "2026-11-19", "--as-of", "2026-11-20")
+    assert early.exit_code == 1
+    assert early.stderr.startswith(
+        f"Error: 2026-11-19 is before 2026-11-20: CTA {cta_id} was opened on 2026-11-20"
+    )
+    past = run(cli, company, "cta", "due", cta_id, "2026-11-24", "--as-of", "2026-11-25")
+    assert past.exit_code == 1 and "2026-11-24 is before 2026-11-25" in past.stderr
+    assert db_snapshot(company.db_path) == before
+    ok = run(cli, company, "cta", "due", cta_id, "2026-11-20", "--as-of", "2026-11-20")
+    assert ok.exit_code == 0, ok.stderr
+
+
+def test_warnings_for_a_cta_without_owner_and_a_csm_without_address(
+    ws: Workspace, cli: Cli
+) -> None:
+    """generate warns (and counts) when an account has no CSM; assist warns when the CSM is
+    not listed under csms: and the draft falls back to the sender address."""
+    write_accounts(ws, [account("NOCSM", csm=None), account("A1", csm="Jo Park")])
+    snapshot(ws, WEEK_BEFORE, {"NOCSM": {"depth": L}, "A1": {"depth": L}})
+    snapshot(ws, D, {"NOCSM": {"depth": R}, "A1": {"depth": R}})
+    result = run(cli, ws, "cta", "generate", "--playbook", "tech-touch-turns-red")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Warning: 1 CTA has no owner: the account has no csm (NOCSM); fill in csm in the "
+        "accounts export"
+    ) in result.stderr
+    assert result.stderr.rstrip().endswith("held (cooldown or snooze); 1 warning")
+    write_users(ws, [{"user_id": "U1", "account_id": "A1", "email": "u1@a1.example",
+                      "role": "Admin"}])  # fmt: skip
+    cta_id = open_ctas(ws)[("A1", "tech-touch-turns-red")]["cta_id"]
+    assisted = run(cli, ws, "cta", "assist", str(cta_id), "2")
+    assert assisted.exit_code == 0, assisted.stderr
+    assert "Warning: the CSM 'Jo Park' is not listed with an email under csms:" in (
+        assisted.stderr.replace("\n", " ")
+    )
+
+
+def test_assist_defaults_to_the_snapshot_date_not_today(with_users: Workspace, cli: Cli) -> None:
+    """Without --as-of the draft's numbers are those of the latest snapshot (the CTA's
+    date), and a date after the latest usage is a warning, as in score."""
+    write_usage(
+        with_users,
+        [(days(-1), "RENEW", "U1", "reports"), (days(0), "RENEW", "U2", "reports")],
+    )
+    generate(with_users)
+    cta_id = str(open_ctas(with_users)[("RENEW", "renewal-at-risk")]["cta_id"])
+    result = run(cli, with_users, "cta", "assist", cta_id, "1")
+    assert result.exit_code == 0, result.stderr
+    assert "with the numbers of 2026-11-20" in result.stderr
+    text = (with_users.root / "outbox" / "assist" / f"cta-{cta_id}-task-1-1.eml").read_text()
+    assert "2 people active in the last week" in text
+    late = run(cli, with_users, "cta", "assist", cta_id, "1", "--force", "--as-of", "2026-11-25")
+    assert "Warning: 2026-11-25 is 5 days after the latest usage loaded (2026-11-20)" in (
+        late.stderr.replace("\n", " ")
+    )
+
+
+def test_the_detractor_assist_goes_to_the_detractor(with_users: Workspace, cli: Cli) -> None:
+    """The detractor follow-up is written for the users whose latest answer in the last 30
+    days is 0-6 (the task's recipients), not for the sponsor; --user still overrides."""
+    write_users(
+        with_users,
+        [
+            {"user_id": "X1", "account_id": "DETRACT", "email": "x1@d.example", "role": "Admin",
+             "first_name": "Xi"},
+            {"user_id": "X2", "account_id": "DETRACT", "email": "x2@d.example",
+             "role": "End User", "first_name": "Yan"},
+            {"user_id": "X3", "account_id": "DETRACT", "email": "x3@d.example",
+             "role": "End User"},
+            {"user_id": "X4", "account_id": "DETRACT", "email": "x4@d.example",
+             "role": "Executive Sponsor"},
+        ],
+    )  # fmt: skip
+    path = with_users.root / "nps2.csv"
+    path.write_text(
+        "response_id,date,user_id,account_id,score\n"
+        f"R-X3-old,{days(-25)},X3,DETRACT,2\n"
+        f"R-X3-new,{days(-10)},X3,DETRACT,9\n"  # X3's latest answer is a promoter's
+        f"R-X4,{days(-45)},X4,DETRACT,1\n"  # too old
+        f"R-X2,{days(-5)},X2,DETRACT,5\n",  # the detractor behind the CTA
+        encoding="utf-8",
+    )
+    load(with_users, "nps", path)
+    generate(with_users)
+    cta = open_ctas(with_users)[("DETRACT", "detractor-follow-up")]
+    result = run(cli, with_users, "cta", "assist", str(cta["cta_id"]), "2")
+    assert result.exit_code == 0, result.stderr
+    folder = with_users.root / "outbox" / "assist"
+    (only,) = sorted(folder.iterdir())
+    draft = email.message_from_bytes(only.read_bytes(), policy=policy.default)
+    assert draft["To"] == "Yan <x2@d.example>"
+    chosen = run(cli, with_users, "cta", "assist", str(cta["cta_id"]), "2", "--user", "X1",
+                 "--force")  # fmt: skip
+    assert chosen.exit_code == 0 and chosen.stdout.strip().endswith("-1.eml")
+    draft = email.message_from_bytes(only.read_bytes(), policy=policy.default)
+    assert draft["To"] == "Xi <x1@d.example>"
+
+
+def test_plan_json_note_timeline_reason_and_plurals(company: Workspace, cli: Cli) -> None:
+    """An item without a note is null in JSON; an update event says the new reason; one
+    day is "1 day"; a lower-case holiday_country is accepted."""
+    dry = run(cli, company, "cta", "generate", "--dry-run", "-f", "json")
+    assert {i["note"] for i in json.loads(dry.stdout) if i["action"] == "open"} == {None}
+    generate(company)
+    move_on(company)
+    generate(company, D2)
+    with company.open_store() as store:
+        events = ctas_db.cta_events(store.db, "DETRACT")
+    assert events[-1]["text"] == 'updated: reason now "NPS 6 given 37 days ago"'
+    ws = set_config(company, "holiday_country: us\n")
+    assert ws.resolved.config.holiday_country == "US"
+    with ws.open_store() as store:
+        (d,) = [
+            d
+            for d in playbooks.load(ws, account_catalogue(store))
+            if d.model.name == "detractor-follow-up"
+        ]
+    assert d.model.render_reason({"nps": 3, "nps_days": 1}) == "NPS 3 given 1 day ago"
+    assert d.model.render_reason({"nps": None, "nps_days": None}) == "NPS n/a given n/a days ago"
+
+
+def test_tables_keep_account_ids_whole_at_80_columns(company: Workspace, cli: Cli) -> None:
+    """At 80 columns the plan's change table and cta list show every account id whole."""
+    narrow = {"COLUMNS": "80"}
+    plan = run(cli, company, "cta", "generate", "--limit", "0", env=narrow)
+    assert plan.exit_code == 0, plan.stderr
+    ids = {c[0] for c in CASES if c[5]}
+    lines = plan.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    shown = {cell.strip() for line in lines for cell in line.split("│")}
+    assert ids <= shown
+    listed = run(cli, company, "cta", "list", "--as-of", "2026-11-20", env=narrow)
+    lines = listed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert ids <= {cell.strip() for line in lines for cell in line.split("│")}

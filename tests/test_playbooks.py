@@ -167,10 +167,32 @@ def test_a_holiday_that_is_not_a_date_is_refused(pws: Workspace, cli: Cli) -> No
     )
 
 
+def test_an_impossible_holiday_date_names_its_key_and_line(pws: Workspace, cli: Cli) -> None:
+    """holidays: [2026-12-25, 2026-13-01] names holidays.1 and its line, with a date hint."""
+    path = pws.root / "cstool.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "holidays: []", "holidays: [2026-12-25, 2026-13-01]"
+    )
+    path.write_text(text, encoding="utf-8")
+    result = cli("--workspace", str(pws.root), "cta", "generate")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: cstool.yaml: line {_line(text, '2026-13-01')}: holidays.1: 2026-13-01 is not "
+        "a valid date (month must be in 1..12)"
+    )
+    assert "hint: write a real date as YYYY-MM-DD" in result.stderr
+    assert "YAML syntax" not in result.stderr
+
+
 def test_validate_lists_every_bad_file(pws: Workspace, cli: Cli) -> None:
-    """One bad file does not hide the next: every problem is listed."""
+    """One bad file does not hide the next, nor one bad key the next: every problem of every
+    file is listed once under a clean summary line."""
     (pws.root / "playbooks" / "a.yaml").write_text(
-        GOOD.replace("name: custom", "name: a").replace("priority: high", "priority: hi"),
+        GOOD.replace("name: custom", "name: a")
+        .replace("priority: high", "priority: hi")
+        .replace("owner: csm", "owner: ae")
+        .replace("due_in: 5}", "due_in: 6}")
+        .replace("email_assist: renewal-check-in", "email_assist: nope"),
         encoding="utf-8",
     )
     (pws.root / "playbooks" / "b.yaml").write_text(
@@ -179,8 +201,64 @@ def test_validate_lists_every_bad_file(pws: Workspace, cli: Cli) -> None:
     )
     result = cli("--workspace", str(pws.root), "playbooks", "validate")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: playbooks/a.yaml: line 4: 2 problems in playbooks/")
+    # The summary line changed on purpose: it no longer starts with the first problem.
+    assert result.stderr.startswith("Error: 5 problems in 2 files of playbooks/:\n")
     assert "playbooks/b.yaml: line 9: owner: 'nobody' is not a field" in result.stderr
+    lines = result.stderr.splitlines()
+    expected = [
+        "  playbooks/a.yaml: line 4: priority: Input should be",
+        "  playbooks/a.yaml: line 9: owner: 'ae' is not a field of the accounts export",
+        "  playbooks/a.yaml: line 13: tasks.0.email_assist: no email template 'nope'",
+        "  playbooks/a.yaml: line 14: tasks.1.due_in: the task is due after its CTA",
+        "  playbooks/b.yaml: line 9: owner: 'nobody' is not a field of the accounts export",
+    ]
+    problems = [line for line in lines if line.startswith("  playbooks/")]
+    assert len(problems) == len(expected)
+    for line, start in zip(problems, expected, strict=True):
+        assert line.startswith(start), line
+    assert lines[-1] == "hint: fix each problem listed, then run `cstool playbooks validate` again"
+
+
+def test_a_reason_prints_na_for_a_missing_value(pws: Workspace, cli: Cli) -> None:
+    """{{ value }} of a missing value prints n/a in a reason, never None; a reason that
+    still prints None for the sparse sample account is a validate warning."""
+    with pws.open_store() as store:
+        (d,) = playbooks.load(pws, account_catalogue(store))
+    assert d.model.render_reason({"depth_band": None, "name": "Acme"}) == "Depth n/a at Acme"
+    text = GOOD.replace('"Depth {{ depth_band }} at {{ name }}"', "\"NPS {{ nps ~ '' }}\"")
+    (pws.root / "playbooks" / "custom.yaml").write_text(text, encoding="utf-8")
+    result = cli("--workspace", str(pws.root), "playbooks", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Warning: playbooks/custom.yaml: line {_line(text, 'reason:')}: reason: prints None "
+        "for an account without some values: 'NPS None'"
+    ) in result.stderr
+    assert result.stderr.rstrip().endswith("sample account; 1 warning")
+
+
+def test_show_accepts_only_table_or_json(ws: Workspace, cli: Cli) -> None:
+    """playbooks show and cta show are not listings: --format csv is a usage error."""
+    for args in (["playbooks", "show", "sit-along"], ["cta", "show", "1"]):
+        result = cli("--workspace", str(ws.root), *args, "--format", "csv")
+        assert result.exit_code == 2, args
+        assert "'csv' is not one of 'table', 'json'" in result.stderr
+    shown = cli("--workspace", str(ws.root), "playbooks", "show", "--help")
+    assert "table|json" in shown.stdout
+
+
+def test_vars_table_keeps_the_description_readable(ws: Workspace, cli: Cli) -> None:
+    """At 80 columns the example column gives way before the description wraps a word a
+    line, and lifecycle_stage's example is written as the data writes it."""
+    result = cli("--workspace", str(ws.root), "playbooks", "vars", env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "example" not in result.stdout.splitlines()[2]
+    row = next(line for line in result.stdout.splitlines() if "days_to_renewal" in line)
+    description = row.split("│")[-2].strip()
+    assert len(description) >= 25, row
+    data = json.loads(cli("--workspace", str(ws.root), "playbooks", "vars", "-f", "json").stdout)
+    stage = next(v for v in data if v["name"] == "lifecycle_stage")
+    assert stage["example"] == "'Onboarding'"
 
 
 def test_a_template_that_fails_for_a_sparse_account_is_reported(pws: Workspace, cli: Cli) -> None:
@@ -252,3 +330,38 @@ def test_validate_says_what_it_checked(ws: Workspace, cli: Cli) -> None:
     assert result.stderr == (
         "13 playbooks valid; 13 email assists rendered for a full and a sparse sample account\n"
     )
+
+
+def test_validate_warns_of_a_value_the_accounts_hold_only_in_another_case(
+    pws: Workspace, cli: Cli
+) -> None:
+    """lifecycle_stage == 'onboarding' never holds when the data says 'Onboarding': a
+    warning names the file, line and key; the value as exported gives none."""
+    write_accounts(pws, [account("A1", lifecycle_stage="Onboarding")])
+    text = GOOD.replace(
+        "when: \"depth_band == 'red'\"", "when: \"lifecycle_stage in ['onboarding', 'Mature']\""
+    )
+    (pws.root / "playbooks" / "custom.yaml").write_text(text, encoding="utf-8")
+    result = cli("--workspace", str(pws.root), "playbooks", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Warning: playbooks/custom.yaml: line {_line(text, 'when:')}: when: lifecycle_stage is "
+        "never 'onboarding' in the accounts, only 'Onboarding' (text comparisons are "
+        "case-sensitive)"
+    ) in result.stderr.replace("\n", " ")
+    assert "'Mature'" not in result.stderr
+    (pws.root / "playbooks" / "custom.yaml").write_text(
+        text.replace("'onboarding'", "'Onboarding'"), encoding="utf-8"
+    )
+    fixed = cli("--workspace", str(pws.root), "playbooks", "validate")
+    assert fixed.exit_code == 0 and "Warning" not in fixed.stderr
+
+
+def test_cta_help_is_aligned_with_the_behaviour(ws: Workspace, cli: Cli) -> None:
+    """snooze says a clearing condition still closes; show's --as-of is the status date;
+    the task group has an example."""
+    snooze = cli("cta", "snooze", "--help").stdout
+    assert "still closes it if its" in snooze and "leaves it alone" not in snooze
+    show = cli("cta", "show", "--help").stdout
+    assert "Date to show the status on" in show and "Date of the change" not in show
+    assert "Example: cstool cta task done 12 1" in cli("cta", "task", "--help").stdout

@@ -185,7 +185,7 @@ def test_playbook_shape(path: Path) -> None:
     assert len(pb["description"]) > 40
     assert pb["tasks"], "a playbook opens at least one task"
     for task in pb["tasks"]:
-        assert set(task) <= {"title", "due_in", "email_assist"}, task
+        assert set(task) <= {"title", "due_in", "email_assist", "recipients"}, task
         assert isinstance(task["title"], str) and len(task["title"]) > 10
         assert isinstance(task["due_in"], int) and 0 < task["due_in"] <= pb["due_in"], task
 

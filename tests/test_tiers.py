@@ -214,5 +214,22 @@ def test_tiers_table_filters_and_bad_tier(book_ws: Workspace, cli: Callable[...,
     assert "Book per CSM on 2026-11-20" in result.stdout
     assert "default -> tech" in result.stdout
     bad = cli("--workspace", str(book_ws.root), "tiers", "--tier", "medium")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a bad filter value is a usage error, as for cta list
     assert "'medium' is not a touch tier" in bad.stderr
+
+
+def test_tiers_says_when_nothing_matches_or_bands_are_missing(
+    book_ws: Workspace, cli: Callable[..., Result]
+) -> None:
+    """An empty result is a message on stderr, not an empty table; a date before any
+    snapshot warns that every band is missing."""
+    result = cli("--workspace", str(book_ws.root), "tiers", "--csm", "nobody")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "No accounts match --csm 'nobody' on 2026-11-20" in result.stderr
+    early = cli("--workspace", str(book_ws.root), "tiers", "--as-of", "2026-01-05", "-f", "csv")
+    assert early.exit_code == 0
+    assert "Warning: there is no adoption snapshot on or before 2026-01-05" in early.stderr
+    assert len(early.stdout.splitlines()) == 5
+    on_d = cli("--workspace", str(book_ws.root), "tiers", "-f", "csv")
+    assert "Warning" not in on_d.stderr

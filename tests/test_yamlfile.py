@@ -25,6 +25,11 @@ from cstool.yamlfile import (
     validate,
 )
 
+_DATE_HINT = (
+    "write a real date as YYYY-MM-DD (month 01-12, a day that month has), "
+    "or quote the value if it is not meant as a date"
+)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -126,11 +131,23 @@ def test_a_valid_file_loads_into_the_model(tmp_path: Path) -> None:
             "play.yaml: line 2: not valid YAML: the control character U+0007 is not allowed",
             "remove control characters from the file",
         ),
-        (
+        (  # an impossible date is located by its key path, with a date hint
             "name: p\nwhen: 2026-02-30\n",
-            "play.yaml: line 2: not valid YAML: "
+            "play.yaml: line 2: when: "
             "2026-02-30 is not a valid date (day is out of range for month)",
-            "fix the YAML syntax (indentation, colons, quotes)",
+            _DATE_HINT,
+        ),
+        (
+            "name: p\nholidays:\n  - 2026-12-25\n  - 2026-13-01\n",
+            "play.yaml: line 4: holidays.1: "
+            "2026-13-01 is not a valid date (month must be in 1..12)",
+            _DATE_HINT,
+        ),
+        (
+            "name: p\ntasks:\n  - title: a\n    on: {start: 2026-04-31}\n",
+            "play.yaml: line 4: tasks.0.on.start: "
+            "2026-04-31 is not a valid date (day is out of range for month)",
+            _DATE_HINT,
         ),
         (
             "name: *nothing\n",

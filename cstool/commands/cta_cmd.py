@@ -10,14 +10,26 @@ from rich.markup import escape
 
 from cstool.commands import workspace_store
 from cstool.commands.params import date_option
-from cstool.console import Column, Format, errors_to_exit, message, out, plain_cell, render
+from cstool.console import (
+    Column,
+    Format,
+    ShowFormat,
+    errors_to_exit,
+    message,
+    out,
+    plain_cell,
+    render,
+    warn,
+)
 
 app = typer.Typer(
     help="Calls to action: the work the playbooks open for CSMs, with tasks and due dates.\n\n"
     "Example: cstool cta generate --dry-run",
     no_args_is_help=True,
 )
-task_app = typer.Typer(help="Work on a CTA's tasks.", no_args_is_help=True)
+task_app = typer.Typer(
+    help="Work on a CTA's tasks.\n\nExample: cstool cta task done 12 1", no_args_is_help=True
+)
 app.add_typer(task_app, name="task")
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
@@ -29,13 +41,15 @@ OnDate = Annotated[
 
 PLAN_TABLE = [
     Column("action", kind="id"),
-    Column("account_name", "account", min_width=12, priority=2),
+    Column("account_id", kind="id"),
+    Column("account_name", "account", min_width=10, priority=2),
     Column("playbook", min_width=14, priority=1),
     Column("why", "reason", "prose"),
 ]
 LIST_TABLE = [
     Column("cta_id", "CTA", "number"),
-    Column("account_name", "account", min_width=12),
+    Column("account_id", kind="id"),
+    Column("account_name", "account", min_width=10),
     Column("playbook", min_width=12, priority=3),
     Column("priority", kind="id", priority=2),
     Column("status", kind="id", priority=1),
@@ -146,6 +160,8 @@ def _summary(done: Any) -> str:
         )
     if done.scored:
         text += f"; scored {plan.as_of} first" + ("" if done.applied else " (not stored)")
+    if done.warnings:
+        text += f"; {len(done.warnings)} warning{'s' if len(done.warnings) != 1 else ''}"
     return text + ("; nothing written" if not done.applied else "")
 
 
@@ -199,10 +215,13 @@ def list_(
 @app.command("show")
 def show(
     cta_id: CtaId,
-    as_of: OnDate = None,
+    as_of: Annotated[
+        date | None,
+        date_option("--as-of", "Date to show the status on, YYYY-MM-DD (default: today)."),
+    ] = None,
     format: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (table or json).")
-    ] = Format.table,
+        ShowFormat, typer.Option("--format", "-f", help="Output format: table or json.")
+    ] = ShowFormat.table,
 ) -> None:
     """Show one CTA: its account, reason, dates, tasks and events.
 
@@ -214,7 +233,7 @@ def show(
 
     with errors_to_exit(), workspace_store() as (_ws, store):
         detail = ctas.show(store, cta_id, _today(as_of))
-    if format is not Format.table:
+    if format is ShowFormat.json:
         out.print_json(json.dumps(detail.as_dict(), ensure_ascii=False))
         return
     c = detail.cta
@@ -279,7 +298,8 @@ def snooze(
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why it waits.")],
     as_of: OnDate = None,
 ) -> None:
-    """Snooze a CTA until a date; generate leaves it alone until then.
+    """Snooze a CTA until a date; generate holds it until then, but still closes it if its
+    condition clears.
 
     Example: cstool cta snooze 12 --until 2027-01-11 --reason "Customer on holiday"
     """
@@ -337,7 +357,8 @@ def assist(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite drafts already there.")] = False,
     as_of: Annotated[
-        date | None, date_option("--as-of", "Date of the numbers, YYYY-MM-DD (default: today).")
+        date | None,
+        date_option("--as-of", "Date of the numbers, YYYY-MM-DD (default: the latest snapshot's)."),
     ] = None,
 ) -> None:
     """Write a task's email assist for the account's contacts into outbox/assist/ as drafts.
@@ -348,16 +369,18 @@ def assist(
 
     with errors_to_exit(), workspace_store() as (ws, store):
         result = ctas.write_assist(
-            ws, store, cta_id, n, as_of=_today(as_of), now=_now(), to=to, force=force
+            ws, store, cta_id, n, as_of=as_of, now=_now(), to=to, force=force
         )
+    for w in result.warnings:
+        warn(w)
     for user_id, why in result.skipped:
         message(f"Skipped {escape(user_id)}: {escape(why)}")
     for path in result.written:
         out.print(ws.relative(path), markup=False)
     message(
         f"Wrote {len(result.written)} draft{'s' if len(result.written) != 1 else ''} for "
-        f"CTA {cta_id} task {n} into outbox/assist/ (open one in your mail program to edit "
-        "and send)"
+        f"CTA {cta_id} task {n} into outbox/assist/ with the numbers of {result.as_of} (open "
+        "one in your mail program to edit and send)"
     )
 
 

@@ -8,7 +8,16 @@ import typer
 from rich.markup import escape
 
 from cstool.commands import workspace_store
-from cstool.console import Column, Format, errors_to_exit, message, out, render
+from cstool.console import (
+    Column,
+    Format,
+    ShowFormat,
+    errors_to_exit,
+    message,
+    out,
+    render,
+    warn,
+)
 
 app = typer.Typer(
     help="Playbooks: the rules that open CTAs (playbooks/*.yaml).\n\n"
@@ -64,8 +73,8 @@ def list_(format: FormatOpt = Format.table) -> None:
 def show(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The playbook's name.")],
     format: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (table or json).")
-    ] = Format.table,
+        ShowFormat, typer.Option("--format", "-f", help="Output format: table or json.")
+    ] = ShowFormat.table,
 ) -> None:
     """Show one playbook: its conditions, reason, owner, due days and tasks.
 
@@ -79,7 +88,7 @@ def show(
     with errors_to_exit(), workspace_store() as (ws, store):
         found = playbooks.find(playbooks.load(ws, account_catalogue(store)), name)
     pb = found.model
-    if format is not Format.table:
+    if format is ShowFormat.json:
         out.print_json(json.dumps({**pb.model_dump(), "file": found.name}, ensure_ascii=False))
         return
     out.print(f"[bold]{escape(pb.name)}[/] ({pb.type}, {pb.priority}) from {found.name}")
@@ -118,11 +127,13 @@ def validate() -> None:
 
     with errors_to_exit(), workspace_store() as (ws, store):
         result = playbooks.validate(ws, store)
-    n = len(result.playbooks)
+    for w in result.warnings:
+        warn(w)
+    n, k = len(result.playbooks), len(result.warnings)
     message(
         f"{n} playbook{'s' if n != 1 else ''} valid; {result.assists} email "
         f"assist{'s' if result.assists != 1 else ''} rendered for a full and a sparse "
-        "sample account"
+        "sample account" + (f"; {k} warning{'s' if k != 1 else ''}" if k else "")
     )
 
 
@@ -156,7 +167,7 @@ def vars_(format: FormatOpt = Format.table) -> None:
             Column("group", kind="id", priority=1),
             Column("type", min_width=10, priority=2),
             Column("example", kind="id", priority=0),
-            Column("description", kind="prose"),
+            Column("description", kind="prose", min_width=30),
         ],
     )
 

@@ -7,10 +7,21 @@ from enum import Enum
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from cstool.commands import workspace_store
 from cstool.commands.params import date_option
-from cstool.console import NONE, Format, errors_to_exit, message, out, pct, plain_cell, render
+from cstool.console import (
+    NONE,
+    Format,
+    errors_to_exit,
+    message,
+    out,
+    pct,
+    plain_cell,
+    render,
+    warn,
+)
 
 TABLE_COLUMNS = ("account_id", "name", "csm", "arr", "tier", "rule")
 
@@ -63,6 +74,14 @@ def tiers(
 
     with errors_to_exit(), workspace_store() as (ws, store):
         report = core.report(book(store, ws.resolved, as_of), csm=csm, tier=tier)
+    for w in report.warnings:
+        warn(w)
+    if not report.accounts:
+        given = [f"--{k} {v!r}" for k, v in (("csm", csm), ("tier", tier)) if v is not None]
+        text = f"No accounts match {' '.join(given)}" if given else "No active accounts"
+        message(escape(f"{text} on {report.as_of}"))
+        if format is Format.table:
+            return
     when = f"on {report.as_of}"
     if by is not By.csm:
         render(

@@ -370,3 +370,17 @@ def listing(
         params,
     )
     return [dict(zip((*LIST_COLUMNS, "snoozed_until"), r, strict=True)) for r in cur]
+
+
+def events_of_ctas_changed_after(db: sqlite3.Connection, day: date) -> list[dict[str, Any]]:
+    """Every event of the CTAs that have an event dated after ``day``, by CTA then oldest
+    first (dicts of EVENT_COLUMNS, data parsed): what it takes to see them as on ``day``."""
+    cols = ", ".join(EVENT_COLUMNS)
+    return _events(
+        db.execute(
+            f"SELECT {cols} FROM cta_events WHERE cta_id IN"
+            " (SELECT DISTINCT cta_id FROM cta_events WHERE date > ?)"
+            " ORDER BY cta_id, date, event_id",
+            (day.isoformat(),),
+        )
+    )

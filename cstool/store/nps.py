@@ -209,3 +209,18 @@ def latest_scores_of(
         if row is not None:
             out.append((row[0], int(row[1]), row[2]))
     return out
+
+
+def latest_user_scores(
+    db: sqlite3.Connection, account_id: str, as_of: date
+) -> dict[str, tuple[int, str]]:
+    """{user_id: (score, date)} of each user's latest answer for ``account_id`` on or before
+    ``as_of`` (answers without a user_id left out; one day's answers by response_id)."""
+    out: dict[str, tuple[int, str]] = {}
+    for user_id, score, day in db.execute(
+        "SELECT user_id, score, date FROM nps WHERE account_id = ? AND date <= ?"
+        " AND user_id IS NOT NULL AND user_id != '' ORDER BY date, response_id",
+        (account_id, as_of.isoformat()),
+    ):
+        out[str(user_id)] = (int(score), str(day))
+    return out
