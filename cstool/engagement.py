@@ -103,7 +103,7 @@ def engagement_plan(ws: Workspace, tier: str | None = None) -> list[PlanRow]:
     """The plan for every touch tier (or ``tier``), stage by stage: CTAs, then emails."""
     from cstool import playbooks
     from cstool.context import account_catalogue
-    from cstool.journeys.send import journey_definitions
+    from cstool.journeys.definitions import journey_definitions
     from cstool.store import exports as exports_db
 
     tier = tier.lower() if tier is not None else None

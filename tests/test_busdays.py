@@ -163,8 +163,8 @@ def test_holidays_settings_are_read(tmp_path: Path) -> None:
          "write holidays as YYYY-MM-DD, e.g. 2026-12-25"),
         ("holidays: [20261225]\n", "cstool.yaml: line 1: holidays.0: 20261225 is not a date",
          "write holidays as YYYY-MM-DD, e.g. 2026-12-25"),
-        ("holidays:\n  - 2026-02-30\n", "cstool.yaml: line 2: not valid YAML: 2026-02-30 is not a "
-         "valid date (day is out of range for month)", "fix the YAML syntax"),
+        ("holidays:\n  - 2026-02-30\n", "cstool.yaml: line 2: holidays.0: 2026-02-30 is not a "
+         "valid date (day is out of range for month)", "write a real date as YYYY-MM-DD"),
         ("holidays:\n  - '2026-02-30'\n", "cstool.yaml: line 2: holidays.0: Input should be a "
          "valid date or datetime, day value is outside expected range",
          "fix the value in cstool.yaml"),

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -38,6 +38,11 @@ from pydantic import (
 from cstool.conditions import ACCOUNT_VARIABLES, USER_VARIABLES, Catalogue, Condition
 from cstool.errors import InputError, NotFoundError
 from cstool.yamlfile import Definition, KeyProblem
+
+if TYPE_CHECKING:
+    from cstool.store import Store
+    from cstool.templating import EmailTemplates
+    from cstool.workspace import Workspace
 
 CATEGORIES = ("onboarding", "adoption", "renewal", "survey", "announcement", "transactional")
 TRANSACTIONAL = "transactional"
@@ -475,3 +480,18 @@ def describe(journey: Journey) -> Mapping[str, Any]:
         "reentry_days": journey.reentry_days,
         "description": " ".join(journey.description.split()),
     }
+
+
+def journey_definitions(ws: Workspace, store: Store) -> Loaded:
+    """The workspace's journeys, validated against its variables (accounts' extra columns);
+    the files that do not load are in ``.broken`` (see :class:`Loaded`)."""
+    from cstool.context import account_catalogue
+
+    return load_each(ws.root / "journeys", account_catalogue(store))
+
+
+def templates_of(ws: Workspace) -> EmailTemplates:
+    """The workspace's email templates."""
+    from cstool.templating import EmailTemplates
+
+    return EmailTemplates(ws.root / "email_templates", name="email_templates")

@@ -44,7 +44,7 @@ AUDIENCE_COLUMNS = ("account_id", "name", "touch_tier", "csm", "recipients", "he
 def list_journeys(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     """Every journey of the workspace that loads as a row of LIST_COLUMNS, by file name, and
     the problems of the files that do not."""
-    from cstool.journeys.send import journey_definitions
+    from cstool.journeys.definitions import journey_definitions
 
     with ws.open_store() as store:
         loaded = journey_definitions(ws, store)
@@ -89,7 +89,7 @@ def step_rows(journey: Journey) -> list[dict[str, Any]]:
 def show(ws: Workspace, name: str, as_of: date) -> Shown:
     """A journey's steps, and the accounts and people in its audience on ``as_of``."""
     from cstool import context
-    from cstool.journeys.send import journey_definitions
+    from cstool.journeys.definitions import journey_definitions
 
     check_name(name)
     with ws.open_store() as store:
@@ -286,8 +286,7 @@ def validate(ws: Workspace, name: str | None = None) -> list[Checked]:
     """
     from cstool.context import account_catalogue
     from cstool.errors import Location
-    from cstool.journeys.definitions import load_journey_file
-    from cstool.journeys.send import templates_of
+    from cstool.journeys.definitions import load_journey_file, templates_of
     from cstool.yamlfile import definition_files
 
     if name is not None:

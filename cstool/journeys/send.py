@@ -43,7 +43,13 @@ from cstool.errors import (
     PartialFailure,
     UsageError,
 )
-from cstool.journeys.definitions import Journey, Loaded, check_name, find, load_each
+from cstool.journeys.definitions import (
+    Journey,
+    check_name,
+    find,
+    journey_definitions,
+    templates_of,
+)
 from cstool.journeys.due import Counts, Due, Plan, plan
 from cstool.journeys.render import Composer, Contexts, message_domain
 from cstool.mail import Delivery, MaildirOutbox, Rejected
@@ -90,21 +96,6 @@ def _quiet(phase: str, done: int, total: int) -> None:
 
 
 # -- loading -------------------------------------------------------------------------------
-
-
-def journey_definitions(ws: Workspace, store: Store) -> Loaded:
-    """The workspace's journeys, validated against its variables (accounts' extra columns);
-    the files that do not load are in ``.broken`` (see :class:`Loaded`)."""
-    from cstool.context import account_catalogue
-
-    return load_each(ws.root / "journeys", account_catalogue(store))
-
-
-def templates_of(ws: Workspace) -> EmailTemplates:
-    """The workspace's email templates."""
-    from cstool.templating import EmailTemplates
-
-    return EmailTemplates(ws.root / "email_templates", name="email_templates")
 
 
 def outbox_dir(ws: Workspace, journey: str) -> Path:

@@ -373,8 +373,8 @@ def _variant_label(row: Mapping[str, Any]) -> str:
 def journey_stats(ws: Workspace, name: str, by: str | None = None) -> JourneyStats:
     """The stats of one journey; ``by`` is None (the whole journey), "step" or "variant"."""
     # Imported here: the account 360 and timeline read emails_of without the definitions.
-    from cstool.journeys.definitions import check_name, find
-    from cstool.journeys.send import journey_definitions, unknown_outcomes
+    from cstool.journeys.definitions import check_name, find, journey_definitions
+    from cstool.journeys.send import unknown_outcomes
 
     check_name(name)
     if by is not None and by not in GROUPINGS:
